@@ -294,9 +294,14 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
             new[name] = s.fillna(False).astype(bool)
     out = pd.concat([out, pd.DataFrame(new, index=df.index)], axis=1)
 
-    # -- populations, in codebook order (later ones may use earlier ones)
+    # -- populations, in codebook order (later ones may use earlier ones). Codebook columns
+    # the data lack are seen as all-missing, so a query on them is simply False.
+    absent = [c for c in [*cb.columns, *sorted(derived_names(cb))] if c not in out.columns and not c.startswith("pop_")]
+    evalf = pd.concat([out, pd.DataFrame(np.nan, index=out.index, columns=absent)], axis=1) if absent else out.copy()
     for pop in cb.populations.values():
-        out[f"pop_{pop.name}"] = population_mask(out, pop.query, pop.name)
+        mask = population_mask(evalf, pop.query, pop.name)
+        evalf[f"pop_{pop.name}"] = mask
+        out[f"pop_{pop.name}"] = mask
     out.attrs["not_derived"] = skipped
     return out
 
