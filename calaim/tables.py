@@ -1,0 +1,200 @@
+"""Shares, means and crosstabs with bases, 95% confidence intervals and small-base suppression.
+
+All functions take a frame already passed through :func:`calaim.recode.derive` and return tidy
+DataFrames; none print, plot or write files. The conventions are the report's:
+
+* a share's base is everyone in the population (and subgroup) who answered the item, minus the
+  codes excluded from the base ("Not applicable" for better/worse items);
+* sectors overlap, so a table "by sector" counts a respondent in each sector they belong to;
+* an estimate on a base below ``min_base`` is suppressed (value and CI set to missing, with
+  ``suppressed`` = True), as the report does for small groups.
+
+Confidence intervals for shares are Wilson score intervals (statsmodels
+``proportion_confint(method="wilson")``), which behave well near 0% and 100% and on small bases;
+for means, t intervals. They describe sampling noise only: the survey is a convenience sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+DEFAULT_MIN_BASE = 30
+
+
+def _codes(codes) -> list[float]:
+    if codes is None:
+        return []
+    if isinstance(codes, str):
+        return [float(c) for c in codes.replace(",", ";").split(";") if c.strip() != ""]
+    if np.isscalar(codes):
+        return [float(codes)]
+    return [float(c) for c in codes]
+
+
+def mask_of(frame: pd.DataFrame, population: str | None = None, subgroup: str | None = None) -> pd.Series:
+    """Boolean mask for ``pop_<population>`` and a boolean subgroup column."""
+    mask = pd.Series(True, index=frame.index)
+    if population:
+        mask &= frame[f"pop_{population}"].astype(bool)
+    if subgroup:
+        mask &= frame[subgroup].fillna(False).astype(bool)
+    return mask
+
+
+def wilson(k, n, alpha: float = 0.05):
+    """Wilson score interval for k successes out of n, as proportions (arrays allowed)."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = proportion_confint(k, np.where(n > 0, n, np.nan), alpha=alpha, method="wilson")
+    return lo, hi
+
+
+def share(
+    frame: pd.DataFrame,
+    column: str,
+    codes,
+    population: str | None = "complete",
+    subgroup: str | None = None,
+    exclude=(),
+    min_base: int = DEFAULT_MIN_BASE,
+) -> dict:
+    """Percent of the base whose ``column`` is in ``codes``, with base, count and Wilson CI."""
+    mask = mask_of(frame, population, subgroup)
+    values = pd.to_numeric(frame.loc[mask, column], errors="coerce")
+    values = values[values.notna() & ~values.isin(_codes(exclude))]
+    n = int(values.size)
+    k = int(values.isin(_codes(codes)).sum())
+    lo, hi = wilson(k, n)
+    pct = 100 * k / n if n else np.nan
+    suppressed = n < min_base
+    return {
+        "value": np.nan if suppressed else pct,
+        "ci_low": np.nan if suppressed else 100 * float(lo),
+        "ci_high": np.nan if suppressed else 100 * float(hi),
+        "count": k,
+        "base": n,
+        "suppressed": suppressed,
+    }
+
+
+def mean(
+    frame: pd.DataFrame,
+    column: str,
+    population: str | None = "complete",
+    subgroup: str | None = None,
+    exclude=(),
+    min_base: int = DEFAULT_MIN_BASE,
+) -> dict:
+    """Mean of a numeric column with a t interval."""
+    mask = mask_of(frame, population, subgroup)
+    values = pd.to_numeric(frame.loc[mask, column], errors="coerce")
+    values = values[values.notna() & ~values.isin(_codes(exclude))].astype(float)
+    n = int(values.size)
+    m = float(values.mean()) if n else np.nan
+    if n > 1:
+        half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)
+    else:
+        half = np.nan
+    suppressed = n < min_base
+    return {
+        "value": np.nan if suppressed else m,
+        "ci_low": np.nan if suppressed else m - half,
+        "ci_high": np.nan if suppressed else m + half,
+        "base": n,
+        "suppressed": suppressed,
+    }
+
+
+def distribution(
+    frame: pd.DataFrame,
+    column: str,
+    labels: Mapping[int, str],
+    population: str | None = "complete",
+    subgroup: str | None = None,
+    exclude=(),
+    min_base: int = DEFAULT_MIN_BASE,
+) -> pd.DataFrame:
+    """Every response code's share of the base (one row per code, in codebook order)."""
+    rows = []
+    for code, label in labels.items():
+        if float(code) in _codes(exclude):
+            continue
+        r = share(frame, column, [code], population, subgroup, exclude, min_base)
+        rows.append({"code": code, "response": label, **r})
+    return pd.DataFrame(rows)
+
+
+def grid(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str],
+    groups: Mapping[str, Sequence],
+    population: str | None = "complete",
+    subgroup: str | None = None,
+    exclude=(),
+    min_base: int = DEFAULT_MIN_BASE,
+) -> pd.DataFrame:
+    """Shares of named code groups (e.g. {"Total better": [1, 2], "Total worse": [4, 5]}) for
+    several columns (e.g. the rows of a grid item), in long form."""
+    rows = []
+    for col, label in columns.items():
+        if col not in frame:
+            continue
+        for gname, codes in groups.items():
+            r = share(frame, col, codes, population, subgroup, exclude, min_base)
+            rows.append({"column": col, "row": label, "group": gname, **r})
+    return pd.DataFrame(rows)
+
+
+def by_subgroups(
+    frame: pd.DataFrame,
+    column: str,
+    codes,
+    subgroups: Mapping[str, str],
+    population: str | None = "complete",
+    exclude=(),
+    min_base: int = DEFAULT_MIN_BASE,
+    overall: str | None = "Overall",
+) -> pd.DataFrame:
+    """One share per (overlapping) subgroup, optionally preceded by the overall share."""
+    rows = []
+    if overall:
+        rows.append({"subgroup": overall, **share(frame, column, codes, population, None, exclude, min_base)})
+    for col, label in subgroups.items():
+        if col in frame:
+            rows.append({"subgroup": label, **share(frame, column, codes, population, col, exclude, min_base)})
+    return pd.DataFrame(rows)
+
+
+def means_by_subgroups(
+    frame: pd.DataFrame,
+    column: str,
+    subgroups: Mapping[str, str],
+    population: str | None = "complete",
+    min_base: int = DEFAULT_MIN_BASE,
+    overall: str | None = "Overall",
+) -> pd.DataFrame:
+    rows = []
+    if overall:
+        rows.append({"subgroup": overall, **mean(frame, column, population, None, (), min_base)})
+    for col, label in subgroups.items():
+        if col in frame:
+            rows.append({"subgroup": label, **mean(frame, column, population, col, (), min_base)})
+    return pd.DataFrame(rows)
+
+
+def format_pct(value, decimals: int = 0) -> str:
+    """'52%' style text; suppressed or missing values show an en dash."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    return f"{value:.{decimals}f}%"
+
+
+def present(columns: Iterable[str], frame: pd.DataFrame) -> list[str]:
+    """The subset of ``columns`` present in the data (new waves may drop items)."""
+    return [c for c in columns if c in frame.columns]
