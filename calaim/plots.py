@@ -1,0 +1,210 @@
+"""Figures in one house style.
+
+Each function takes a tidy table (from :mod:`calaim.tables` or :mod:`calaim.models`), draws into
+``ax`` (a new figure if none), and returns the Axes. Nothing is written to disk and no global
+state changes except through :func:`set_theme`, which chapters call once.
+
+The palette is colour-blind safe (a diverging blue-orange ramp for Likert scales from
+ColorBrewer's PuOr / the Okabe-Ito set for categories); bases are printed under each figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless and deterministic; notebooks display figures inline anyway
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+NEUTRAL = "#BDBDBD"
+UNSURE = "#E0E0E0"
+
+# One colour per report sector, the same in every chapter.
+SECTOR_COLOURS = {
+    "Overall": "#4D4D4D",
+    "Managed care plans": OKABE_ITO[0],
+    "FQHCs": OKABE_ITO[1],
+    "Behavioural health": OKABE_ITO[2],
+    "Social service organisations": OKABE_ITO[3],
+    "Hospital discharge planners": OKABE_ITO[4],
+    "Primary care providers": OKABE_ITO[5],
+}
+
+
+def set_theme() -> None:
+    """The book's seaborn theme; deterministic SVG-free PNG output."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=OKABE_ITO, font_scale=0.95)
+    plt.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "figure.figsize": (8, 4),
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.frameon": False,
+            "svg.hashsalt": "calaim-book",
+        }
+    )
+
+
+def _ax(ax, height: float = 4.0, width: float = 8.0):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(width, height))
+    return ax
+
+
+def diverging_palette(n_neg: int, n_pos: int, neutral: bool = True) -> list[str]:
+    """Positive answers blue, negative orange, the middle grey (PuOr-like, colour-blind safe)."""
+    pos = sns.color_palette("Blues", n_pos + 2).as_hex()[2:][::-1]
+    neg = sns.color_palette("Oranges", n_neg + 2).as_hex()[2:]
+    return pos + ([NEUTRAL] if neutral else []) + neg
+
+
+def likert(
+    table: pd.DataFrame,
+    positive: Sequence[str],
+    negative: Sequence[str],
+    neutral: Sequence[str] = (),
+    other: Sequence[str] = (),
+    row: str = "row",
+    response: str = "response",
+    value: str = "value",
+    base: str | None = "base",
+    ax=None,
+    title: str | None = None,
+):
+    """Diverging stacked bars: positive answers to the right of zero, negative to the left,
+    neutral centred and 'unsure'-type answers in a separate grey block on the far right.
+
+    ``table`` is long: one row per (row, response) with a percentage ``value``.
+    """
+    wide = table.pivot_table(index=row, columns=response, values=value, aggfunc="first", sort=False)
+    order = list(dict.fromkeys(table[row]))
+    wide = wide.reindex(order)
+    ax = _ax(ax, height=0.55 * len(order) + 1.4, width=9)
+    colours = diverging_palette(len(negative), len(positive), neutral=False)
+    pos_col = dict(zip(positive, colours[: len(positive)]))
+    neg_col = dict(zip(negative, colours[len(positive) :]))
+    y = np.arange(len(order))
+    half_neutral = wide[list(neutral)].sum(axis=1).fillna(0) / 2 if neutral else pd.Series(0, index=wide.index)
+    # positive: stack outward from the neutral half, the strongest answer at the far end
+    left = half_neutral.copy()
+    for resp in reversed(positive):
+        w = wide.get(resp, pd.Series(0, index=wide.index)).fillna(0)
+        ax.barh(y, w, left=left, color=pos_col[resp], label=resp, edgecolor="white", linewidth=0.5)
+        left += w
+    right = -half_neutral
+    for resp in reversed(negative):
+        w = wide.get(resp, pd.Series(0, index=wide.index)).fillna(0)
+        ax.barh(y, -w, left=right, color=neg_col[resp], label=resp, edgecolor="white", linewidth=0.5)
+        right -= w
+    for resp in neutral:
+        w = wide.get(resp, pd.Series(0, index=wide.index)).fillna(0)
+        ax.barh(y, w, left=-half_neutral, color=NEUTRAL, label=resp, edgecolor="white", linewidth=0.5)
+    if other:
+        start = max(100.0, float(left.max())) + 5
+        for i, resp in enumerate(other):
+            w = wide.get(resp, pd.Series(0, index=wide.index)).fillna(0)
+            ax.barh(y, w, left=start, color=[UNSURE, "#F5F5F5"][i % 2], label=resp, edgecolor="#9E9E9E", linewidth=0.5)
+            start += float(w.max()) + 2
+    ax.axvline(0, color="#424242", linewidth=0.8)
+    labels = list(order)
+    if base and base in table:
+        bases = table.drop_duplicates(row).set_index(row)[base].reindex(order)
+        labels = [f"{lab}\n(n = {int(b):,})" if pd.notna(b) else lab for lab, b in zip(order, bases)]
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):.0f}%"))
+    ax.set_xlabel("Share of respondents (%)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(4, len(positive) + len(negative) + len(neutral) + len(other)))
+    if title:
+        ax.set_title(title, loc="left")
+    ax.grid(axis="y", visible=False)
+    return ax
+
+
+def bars(
+    table: pd.DataFrame,
+    x: str = "value",
+    y: str = "subgroup",
+    hue: str | None = None,
+    ci: tuple[str, str] | None = ("ci_low", "ci_high"),
+    ax=None,
+    title: str | None = None,
+    xlabel: str = "Share (%)",
+    annotate: bool = True,
+    palette: Mapping[str, str] | None = None,
+    decimals: int = 0,
+):
+    """Horizontal (grouped) bars with CI whiskers and the value printed at the bar end."""
+    n_rows = table[y].nunique() * (table[hue].nunique() if hue else 1)
+    ax = _ax(ax, height=0.32 * n_rows + 1.5)
+    pal = palette
+    if hue and pal is None:
+        pal = dict(zip(table[hue].unique(), OKABE_ITO))
+    sns.barplot(data=table, x=x, y=y, hue=hue, ax=ax, palette=pal if hue else None, color=None if hue else OKABE_ITO[0], errorbar=None, orient="h")
+    if ci and all(c in table for c in ci):
+        for bar_container, (_, sub) in zip(ax.containers, table.groupby(hue, sort=False) if hue else [(None, table)]):
+            for patch, (_, r) in zip(bar_container.patches, sub.iterrows()):
+                yc = patch.get_y() + patch.get_height() / 2
+                if pd.notna(r[ci[0]]):
+                    ax.plot([r[ci[0]], r[ci[1]]], [yc, yc], color="#212121", linewidth=1)
+                if annotate and pd.notna(r[x]):
+                    ax.annotate(f"{r[x]:.{decimals}f}", (max(r[x], r[ci[1]] if pd.notna(r[ci[1]]) else r[x]), yc), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    if hue:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), title=None)
+    if title:
+        ax.set_title(title, loc="left")
+    return ax
+
+
+def heatmap(wide: pd.DataFrame, ax=None, title: str | None = None, fmt: str = ".0f", cbar_label: str = "%"):
+    """Annotated heat map (Table B1): rows = respondent types, columns = partner sectors."""
+    ax = _ax(ax, height=0.45 * len(wide) + 2.5, width=min(16, 0.75 * wide.shape[1] + 4))
+    sns.heatmap(wide, annot=True, fmt=fmt, cmap="Blues", cbar_kws={"label": cbar_label}, linewidths=0.5, linecolor="white", ax=ax, annot_kws={"fontsize": 8})
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", labelrotation=60)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    if title:
+        ax.set_title(title, loc="left")
+    return ax
+
+
+def forest(table: pd.DataFrame, label: str = "term", ax=None, title: str | None = None, published: pd.DataFrame | None = None):
+    """Odds ratios with 95% CIs on a log scale; the line at 1 means 'no association'.
+    ``published`` (optional, columns term/odds_ratio/ci_low/ci_high) is drawn beside each row."""
+    t = table.dropna(subset=["odds_ratio"]).reset_index(drop=True)
+    ax = _ax(ax, height=0.45 * len(t) + 1.5, width=7)
+    y = np.arange(len(t))
+    ax.errorbar(t["odds_ratio"], y, xerr=[t["odds_ratio"] - t["ci_low"], t["ci_high"] - t["odds_ratio"]], fmt="o", color=OKABE_ITO[0], ecolor=OKABE_ITO[0], capsize=3, label="reproduced")
+    if published is not None and len(published):
+        p = published.set_index("term").reindex(t[label])
+        ok = p["odds_ratio"].notna().to_numpy()
+        ax.errorbar(p["odds_ratio"][ok], y[ok] + 0.25, xerr=[(p["odds_ratio"] - p["ci_low"])[ok], (p["ci_high"] - p["odds_ratio"])[ok]], fmt="s", color=OKABE_ITO[1], ecolor=OKABE_ITO[1], capsize=3, label="published")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.axvline(1, color="#424242", linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_yticks(y, t[label])
+    ax.invert_yaxis()
+    ax.set_xlabel("Odds ratio (log scale), 95% CI")
+    if title:
+        ax.set_title(title, loc="left")
+    return ax
+
+
+def base_note(ax, text: str) -> None:
+    """Print the base (and data source) under a figure."""
+    ax.figure.text(0.01, -0.02, text, ha="left", va="top", fontsize=8, color="#424242")

@@ -1,0 +1,54 @@
+"""Plot functions draw what they are given (checked on the Axes, not on pixels)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from calaim import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    plots.set_theme()
+    yield
+    plt.close("all")
+
+
+def test_likert_puts_positive_right_and_negative_left():
+    t = pd.DataFrame(
+        {
+            "row": ["A"] * 4 + ["B"] * 4,
+            "response": ["Much better", "Somewhat better", "Same", "Worse"] * 2,
+            "value": [20, 30, 40, 10, 10, 20, 50, 20],
+            "base": [100] * 8,
+        }
+    )
+    ax = plots.likert(t, positive=["Much better", "Somewhat better"], negative=["Worse"], neutral=["Same"])
+    widths = {}
+    for container in ax.containers:
+        widths[container.get_label()] = [(p.get_x(), p.get_width()) for p in container.patches]
+    # row A: neutral 40 centred -> positive starts at +20 and spans 50; negative ends at -20-10
+    somewhat = widths["Somewhat better"][0]
+    assert somewhat == (20.0, 30.0)
+    much = widths["Much better"][0]
+    assert much == (50.0, 20.0)
+    worse = widths["Worse"][0]
+    assert worse[0] == -20.0 and worse[1] == -10.0
+    assert "(n = 100)" in ax.get_yticklabels()[0].get_text()
+
+
+def test_forest_draws_one_point_per_term_on_log_scale():
+    t = pd.DataFrame({"term": ["a", "b"], "odds_ratio": [0.5, 2.0], "ci_low": [0.3, 1.2], "ci_high": [0.9, 3.5]})
+    ax = plots.forest(t)
+    assert ax.get_xscale() == "log"
+    assert [tick.get_text() for tick in ax.get_yticklabels()] == ["a", "b"]
+
+
+def test_heatmap_annotates_every_cell():
+    wide = pd.DataFrame([[10, 20], [30, 40]], index=["r1", "r2"], columns=["c1", "c2"])
+    ax = plots.heatmap(wide)
+    assert sorted(t.get_text() for t in ax.texts) == ["10", "20", "30", "40"]
