@@ -1,0 +1,186 @@
+"""calaim.models: specifications, odds-ratio tables, listwise deletion, separation handling."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+from calaim import models
+from calaim.models import MODELS, Z95, fit, fit_formula, with_population
+
+ROLE_LEVELS = ["senior", "manager", "frontline", "other"]
+TRUE_PARTICIPATION = {
+    "intercept": -0.4,
+    "single_county": np.log(0.5),
+    "pilot": np.log(3.0),
+    "prior_mc_contract": np.log(2.0),
+    "fte_lt50": np.log(0.7),
+    "nonprofit": np.log(1.4),
+    "manager": np.log(1.5),
+    "frontline": np.log(0.6),
+    "other_role": np.log(1.25),
+    "housing_provider": np.log(1.8),
+}
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """20,000 simulated SSO respondents whose contracting follows known log odds."""
+    rng = np.random.default_rng(20231)
+    n = 20_000
+    df = pd.DataFrame({
+        "single_county": rng.binomial(1, 0.45, n).astype(float),
+        "pilot": rng.binomial(1, 0.35, n).astype(float),
+        "prior_mc_contract": rng.binomial(1, 0.5, n).astype(float),
+        "fte_lt50": rng.binomial(1, 0.5, n).astype(float),
+        "nonprofit": rng.binomial(1, 0.7, n).astype(float),
+        "housing_provider": rng.binomial(1, 0.6, n).astype(float),
+        "role4": pd.Series(rng.choice(ROLE_LEVELS, n, p=[0.3, 0.3, 0.25, 0.15]), dtype="string"),
+    })
+    b = TRUE_PARTICIPATION
+    eta = b["intercept"] + sum(b[v] * df[v] for v in ["single_county", "pilot", "prior_mc_contract", "fte_lt50", "nonprofit", "housing_provider"])
+    eta = eta + df["role4"].map({"senior": 0.0, "manager": b["manager"], "frontline": b["frontline"], "other": b["other_role"]}).astype(float)
+    df["contracted"] = rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float)
+    df["pop_sso_analytic"] = True
+    return df
+
+
+def test_model_specs_follow_the_paper():
+    assert set(MODELS) == {"participation", "pilot", "out_access", "out_coordination", "out_wellbeing",
+                           "out_manage_needs", "out_coordinate", "out_grow"}
+    assert MODELS["participation"].outcome == "contracted"
+    assert MODELS["pilot"].outcome == "pilot" and MODELS["pilot"].predictors == ("fte_lt50", "nonprofit")
+    for model_id in models.OUTCOME_MODELS:
+        spec = MODELS[model_id]
+        assert spec.outcome == model_id
+        assert spec.terms == ["contracted", "manager", "frontline", "other_role", "housing_provider",
+                              "single_county", "fte_lt50", "nonprofit"]
+    assert all(spec.population == "sso_analytic" for spec in MODELS.values())
+    assert "C(role4, Treatment('senior'))" in MODELS["participation"].formula
+
+
+def test_recovers_known_odds_ratios(simulated):
+    table = fit(simulated, "participation")
+    assert list(table["term"]) == MODELS["participation"].terms
+    assert table["problem"].isna().all() and table["converged"].all()
+    assert (table["n"] == len(simulated)).all() and (table["n_dropped"] == 0).all()
+    for _, row in table.iterrows():
+        true_or = np.exp(TRUE_PARTICIPATION[row["term"]])
+        assert row["odds_ratio"] == pytest.approx(true_or, rel=0.10), row["term"]
+        assert row["ci_low"] < row["odds_ratio"] < row["ci_high"]
+
+
+def test_ci_arithmetic_and_agreement_with_statsmodels(simulated):
+    assert Z95 == pytest.approx(1.959964, abs=1e-6)
+    table = fit(simulated, "participation").set_index("term")
+    for term, row in table.iterrows():
+        assert row["odds_ratio"] == pytest.approx(np.exp(row["coef"]), rel=1e-12)
+        assert row["ci_low"] == pytest.approx(np.exp(row["coef"] - 1.959964 * row["std_err"]), rel=1e-5)
+        assert row["ci_high"] == pytest.approx(np.exp(row["coef"] + 1.959964 * row["std_err"]), rel=1e-5)
+    # the same coefficients as a direct statsmodels fit
+    direct = smf.logit(MODELS["participation"].formula, data=simulated.assign(role4=simulated["role4"].astype(object))).fit(disp=False)
+    assert table.loc["pilot", "coef"] == pytest.approx(direct.params["pilot"], rel=1e-8)
+    assert table.loc["manager", "std_err"] == pytest.approx(
+        direct.bse["C(role4, Treatment('senior'))[T.manager]"], rel=1e-8)
+
+
+def test_reference_categories_are_named(simulated):
+    table = fit(simulated, "participation").set_index("term")
+    for term in ["manager", "frontline", "other_role"]:
+        assert table.loc[term, "reference"] == "senior leader"
+    assert table.loc["fte_lt50", "reference"] == "50 or more FTEs"
+    assert (table["reference"].str.len() > 0).all()
+    assert not any("C(" in t for t in table.index)
+    with_icpt = fit(simulated, "participation", intercept=True)
+    assert with_icpt["term"].iloc[0] == "intercept"
+
+
+def test_perfect_separation_returns_a_problem_not_an_odds_ratio():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=300)
+    df = pd.DataFrame({"y": (x > 0).astype(float), "x": x, "z": rng.normal(size=300)})
+    table = fit_formula(df, "y ~ x + z")
+    assert list(table["term"]) == ["x", "z"]
+    assert table["odds_ratio"].isna().all() and table["ci_low"].isna().all()
+    assert table["problem"].str.contains("separation").all()
+
+
+def test_quasi_separation_returns_a_problem():
+    rng = np.random.default_rng(8)
+    g = rng.integers(0, 2, 400).astype(float)
+    y = np.where(g == 1, 1.0, rng.integers(0, 2, 400)).astype(float)  # everyone with g = 1 says yes
+    df = pd.DataFrame({"y": y, "g": g, "z": rng.normal(size=400)})
+    table = fit_formula(df, "y ~ g + z")
+    assert table["odds_ratio"].isna().all()
+    assert table["problem"].str.contains("separation").all()
+
+
+def test_listwise_deletion_counts_dropped_rows():
+    df = pd.DataFrame({
+        "y": [0, 1, 0, 1, 1, 0, 1, 0, 1, np.nan, 0, 1, 1, 0],
+        "x": [0, 0, 1, 1, 0, 1, 1, 0, 0, 1, np.nan, 1, np.nan, 0],
+        "in_base": [True] * 13 + [False],
+    })
+    # base: the first 13 rows; the outcome is missing in one, the predictor in two
+    table = fit_formula(df, "y ~ x", population=df["in_base"])
+    assert table.loc[0, "n"] == 10
+    assert table.loc[0, "n_dropped"] == 3
+    assert table["problem"].isna().all()
+    # the same through a population flag column
+    table2 = fit_formula(df.assign(pop_test=df["in_base"]), "y ~ x", population="test")
+    assert (table2.loc[0, "n"], table2.loc[0, "n_dropped"]) == (10, 3)
+
+
+def test_degenerate_bases_are_reported(simulated):
+    small = simulated.head(50).copy()
+    no_cases = fit(small.assign(prior_mc_contract=np.nan), "participation")
+    assert no_cases["problem"].eq("no complete cases").all() and no_cases["n_dropped"].eq(50).all()
+    assert list(no_cases["term"]) == MODELS["participation"].terms
+    flat = fit(small.assign(contracted=1.0), "participation")
+    assert flat["problem"].str.contains("does not vary").all()
+    constant = fit_formula(small.assign(k=1.0), "contracted ~ pilot + k")
+    assert constant["problem"].str.contains("singular design").all()
+    missing = fit(small.drop(columns=["housing_provider"]), "participation")
+    assert missing["problem"].str.contains("housing_provider").all()
+
+
+def test_population_flag_is_derived_when_absent():
+    df = pd.DataFrame({
+        "resp_id": [1, 2, 3, 4],
+        "disposition": [1, 1, 1, 2],
+        "role4": pd.Series(["senior", "manager", "senior", "other"], dtype="string"),
+        "sector_sso": [True, True, False, True],
+        "sso_model_complete": [True, False, True, True],
+    })
+    out = with_population(df, "sso_analytic")
+    assert out["pop_sso_analytic"].tolist() == [True, False, False, False]
+    assert "pop_sso_analytic" not in df.columns  # the input is not modified
+
+
+def test_fits_every_model_on_a_raw_frame_via_derive():
+    """The specs name real derived columns: a small raw frame is derived and all models fit."""
+    from calaim.codebook import load
+
+    cb = load()
+    rng = np.random.default_rng(11)
+    n = 600
+    raw = pd.DataFrame({
+        "resp_id": np.arange(n), "disposition": 1, "org_type": rng.choice([1, 1, 1, 2, 7], n),
+        "role": rng.integers(1, 5, n), "fte": rng.choice([1, 2, 3, 4, 5, 6, 9], n),
+        "legal_type": rng.choice([1, 2, 3, 9], n), "statewide": rng.choice([1, 2], n, p=[0.05, 0.95]),
+        "wpc_hh": rng.choice([1, 2, 9], n), "ecm_provider": rng.choice([1, 2], n), "cs_provider": rng.choice([1, 2], n),
+        "sso_exp_contract_mcp": rng.choice([1, 2, 3, 4, 9], n), "sso_type__housing": rng.integers(0, 2, n),
+        "familiarity": 1, "credential": 12,
+    })
+    counties = pd.DataFrame({f"county__{k}": rng.binomial(1, 0.03, n) for k in cb.counties})
+    items = pd.DataFrame({c: rng.choice([1, 2, 3, 4, 5, 8, 97], n) for c in [
+        "served_access", "served_coordination", "served_wellbeing",
+        "org_impact_manage_needs", "org_impact_coordinate", "org_impact_grow"]})
+    raw = pd.concat([raw, counties, items], axis=1)
+    first = fit(raw, "pilot")  # raw frame: derived on the fly
+    assert first["problem"].isna().all() and first["n"].iloc[0] > 50
+    table = models.fit_all(models.with_population(raw, "sso_analytic"))
+    assert set(table["model"]) == set(MODELS)
+    assert table["problem"].isna().all()
+    outcome_rows = table[table["model"] == "out_access"]
+    assert (outcome_rows["n_dropped"] > 0).all()  # "not applicable" answers leave the base
