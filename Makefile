@@ -1,0 +1,83 @@
+# calaim-book: build, test and tidy. GNU make.
+#
+#   make book                     build the book on the default (synthetic) data -> _build/html
+#   make book DATA=path/file.sav  build it on your own data (.csv .parquet .sav .dta)
+#   make test                     unit tests, then nbval on the committed chapter notebooks
+#
+# Both install what they need into .venv first (from requirements-lock.txt).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON_BOOT ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.calaim-installed
+OUT         ?= _build
+DATA        ?=
+WAVE        ?=
+MIN_BASE    ?=
+NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
+
+BUILD_ARGS := --out $(OUT)
+ifneq ($(strip $(DATA)),)
+BUILD_ARGS += --data $(DATA)
+endif
+ifneq ($(strip $(WAVE)),)
+BUILD_ARGS += --wave $(WAVE)
+endif
+ifneq ($(strip $(MIN_BASE)),)
+BUILD_ARGS += --min-base $(MIN_BASE)
+endif
+
+# Keep caches and matplotlib's font cache out of the work tree and quiet.
+export PYTHONDONTWRITEBYTECODE := 1
+export MPLBACKEND := Agg
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv install book test clean lock
+
+help:  ## list the targets
+	@echo "calaim-book targets:"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "variables: DATA=path (book data), WAVE=label, MIN_BASE=n, OUT=dir (default _build)"
+
+venv: $(STAMP)  ## create .venv and install the pinned environment (instant when up to date)
+
+install: $(STAMP)  ## same as venv
+
+$(STAMP): requirements-lock.txt requirements.txt pyproject.toml
+	@test -n "$(PYTHON_BOOT)" || { echo "error: python3.11 (or python3) not found on PATH" >&2; exit 1; }
+	@$(PYTHON_BOOT) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python >= 3.11 is needed, found " + sys.version.split()[0])'
+	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON_BOOT)"; $(PYTHON_BOOT) -m venv $(VENV); }
+	$(PY) -m pip install --quiet -r requirements-lock.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+book: $(STAMP)  ## build the book into _build/html (DATA=path to use your own data)
+	$(PY) -m calaim.cli build $(BUILD_ARGS)
+	@echo "open $(OUT)/html/index.html"
+
+test: $(STAMP)  ## run the unit tests, then nbval on the committed notebooks
+	$(PY) -m pytest -p no:cacheprovider tests
+ifneq ($(NOTEBOOKS),)
+	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env $(NOTEBOOKS)
+else
+	@echo "nbval: no committed chapters/*.ipynb yet, nothing to check"
+endif
+
+clean:  ## remove the built book and caches (keeps .venv)
+	rm -rf $(OUT) .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+lock:  ## regenerate requirements-lock.txt from requirements.txt in a scratch venv
+	rm -rf .venv-lock
+	$(PYTHON_BOOT) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -r requirements.txt
+	{ echo "# Full, pinned environment of calaim-book (pip freeze of a working .venv, minus the project)."; \
+	  echo "# Installed by \`make install\`; regenerate with \`make lock\`. Human-edited pins live in requirements.txt."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable; } > requirements-lock.txt
+	rm -rf .venv-lock

@@ -1,0 +1,348 @@
+"""Build the book: stage, generate pages, execute notebooks, run jupyter-book, publish.
+
+``calaim build`` (and ``make book``) call :func:`build`. The steps, each named in the console
+output and in any error:
+
+1. **stage**: copy ``_config.yml``, ``_toc.yml`` and ``chapters/`` into a fresh staging
+   directory next to the output (``<out>/.staging-html``); the work tree is never written to;
+2. **data**: resolve the data file (the synthetic default unless ``--data`` is given), check it
+   with :func:`calaim.io.load` and copy it into the staging tree;
+3. **pages**: write the generated reference pages (data dictionary, inconsistencies) into the
+   staged ``chapters/``;
+4. **notebooks**: execute every staged ``chapters/*.ipynb`` with papermill, injecting
+   ``data_path``, ``wave`` and ``min_base``, then strip run times and paths from the results;
+5. **jupyter-book**: ``jupyter-book build`` on the staged tree with ``-W -n --keep-going``
+   (any warning fails the build);
+6. **publish**: swap the new HTML into ``<out>/html``; the previous book is replaced only when
+   every step above succeeded.
+
+I/O lives here (and in :mod:`calaim.io`); everything the pages show is computed by pure
+functions elsewhere in the package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from calaim import DATA_DIR, ROOT
+
+DEFAULT_OUT = Path("_build")
+DEFAULT_WAVE = "2023"
+DEFAULT_MIN_BASE = 30  # same default as calaim.tables (tests keep the two in step)
+DATA_SUFFIXES = (".csv", ".parquet", ".sav", ".dta")
+REGISTRY_PATH = DATA_DIR / "published" / "findings.csv"
+
+# What the staged book is made of; optional entries are copied when present.
+BOOK_FILES = ("_config.yml", "_toc.yml")
+BOOK_DIRS = ("chapters",)
+OPTIONAL_BOOK_ENTRIES = ("_static", "references.bib")
+STAGE_DATA_DIR = "_data"  # data file copied here inside the staging tree
+
+# Fixed environment for reproducible output (Sphinx honours SOURCE_DATE_EPOCH for dates).
+_REPRO_ENV = {"SOURCE_DATE_EPOCH": "0", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+
+Log = Callable[[str], None]
+
+
+class BuildError(RuntimeError):
+    """One step of the build failed; ``step`` names it."""
+
+    def __init__(self, step: str, message: str):
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.message = message
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    html: Path
+    notebooks: tuple[str, ...]
+    data: Path | None
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- data
+def default_data_path() -> Path | None:
+    """The embedded (synthetic) default data file, or None when there is none yet.
+
+    That is :data:`calaim.synth.DEFAULT_PATH` when the file exists; otherwise the first
+    supported file in ``data/synthetic/`` in name order.
+    """
+    try:
+        from calaim import synth  # lazy: the generator is optional for building
+    except ImportError:
+        synth = None
+    named = getattr(synth, "DEFAULT_PATH", None)
+    if named and Path(named).is_file():
+        return Path(named)
+    folder = DATA_DIR / "synthetic"
+    if not folder.is_dir():
+        return None
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+    return files[0] if files else None
+
+
+def check_data(path: Path) -> None:
+    """Load ``path`` with :func:`calaim.io.load`; raise BuildError listing every problem."""
+    try:
+        from calaim import io as calaim_io
+    except ImportError:
+        return  # the reader is not there yet: the notebooks will report problems themselves
+    try:
+        calaim_io.load(path)
+    except Exception as exc:  # noqa: BLE001 - every reader error becomes a build error
+        raise BuildError("data", "\n".join(problem_lines(exc)) or repr(exc)) from exc
+
+
+def problem_lines(exc: BaseException) -> list[str]:
+    """Human-readable problems carried by a reader/validator exception."""
+    problems = getattr(exc, "problems", None) or getattr(exc, "errors", None)
+    if problems and not isinstance(problems, str):
+        return [str(p) for p in problems]
+    return [str(exc)] if str(exc) else []
+
+
+# ---------------------------------------------------------------------------- steps
+def stage_tree(source: Path, stage: Path) -> None:
+    """Create a fresh staging tree holding the book sources."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "_build", "*.pyc")
+    for name in BOOK_FILES:
+        src = source / name
+        if not src.is_file():
+            raise BuildError("stage", f"missing {name} in {source.name or source}")
+        shutil.copy2(src, stage / name)
+    for name in BOOK_DIRS:
+        src = source / name
+        if not src.is_dir():
+            raise BuildError("stage", f"missing {name}/ in {source.name or source}")
+        shutil.copytree(src, stage / name, ignore=ignore)
+    for name in OPTIONAL_BOOK_ENTRIES:
+        src = source / name
+        if src.is_dir():
+            shutil.copytree(src, stage / name, ignore=ignore)
+        elif src.is_file():
+            shutil.copy2(src, stage / name)
+
+
+def stage_data(data: Path, stage: Path) -> str:
+    """Copy the data file into the staging tree; return its path as the notebooks see it.
+
+    Notebooks run with their own folder (``chapters/``) as working directory, so the returned
+    path is relative (``../_data/<file>``): no absolute path of this machine reaches the pages.
+    """
+    target_dir = stage / STAGE_DATA_DIR
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / data.name
+    if data.is_dir():
+        shutil.copytree(data, target)
+    else:
+        shutil.copy2(data, target)
+    return f"../{STAGE_DATA_DIR}/{data.name}"
+
+
+def read_registry(path: Path) -> Any:
+    """The registry of published findings as strings, or None when there is no file."""
+    if not path.is_file():
+        return None
+    import pandas as pd
+
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def write_pages(stage: Path, registry_path: Path = REGISTRY_PATH) -> list[Path]:
+    """Write the generated reference pages into ``<stage>/chapters``."""
+    from calaim import codebook, pages
+
+    cb = codebook.load()
+    chapters = stage / "chapters"
+    chapters.mkdir(exist_ok=True)
+    written = []
+    target = chapters / "data_dictionary.md"
+    target.write_text(pages.data_dictionary_md(cb), encoding="utf-8")
+    written.append(target)
+    target = chapters / "inconsistencies.md"
+    target.write_text(pages.findings_inconsistencies_md(read_registry(registry_path)), encoding="utf-8")
+    written.append(target)
+    return written
+
+
+def scrub_notebook(nb: Any) -> Any:
+    """Remove run times, durations and paths that papermill and nbclient record."""
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("ExecuteTime", None)
+    return nb
+
+
+def execute_notebooks(stage: Path, params: Mapping[str, Any]) -> list[Path]:
+    """Execute every ``<stage>/chapters/*.ipynb`` in place with papermill.
+
+    ``params`` (``data_path``, ``wave``, ``min_base``) are injected after each notebook's
+    ``parameters`` cell. Works with zero notebooks. Raises BuildError naming the notebook and
+    the error of the first failing one; its partly executed copy stays in the staging tree.
+    """
+    import nbformat
+    from tqdm.auto import tqdm
+
+    notebooks = sorted((stage / "chapters").glob("*.ipynb"))
+    if not notebooks:
+        return []
+    import papermill as pm
+
+    for nb_path in tqdm(notebooks, desc="notebooks", unit="nb", file=sys.stderr):
+        try:
+            pm.execute_notebook(
+                str(nb_path),
+                str(nb_path),
+                parameters=dict(params),
+                cwd=str(nb_path.parent),
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+            )
+        except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel failures
+            detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+            raise BuildError("notebooks", f"{nb_path.name} failed: {detail}") from exc
+        nb = nbformat.read(nb_path, as_version=4)
+        nbformat.write(scrub_notebook(nb), nb_path)
+    return notebooks
+
+
+def jupyter_book_command() -> list[str]:
+    """How to call jupyter-book with the interpreter running this code."""
+    script = Path(sys.executable).with_name("jupyter-book")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("jupyter-book")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "from jupyter_book.cli.main import main; main()"]
+
+
+def run_jupyter_book(stage: Path, log: Log = _stderr) -> Path:
+    """``jupyter-book build`` with warnings as errors; return the HTML directory."""
+    builddir = stage / "_jb"
+    cmd = [
+        *jupyter_book_command(),
+        "build",
+        str(stage),
+        "--path-output",
+        str(builddir),
+        "-W",
+        "-n",
+        "--keep-going",
+        "-q",
+    ]
+    env = {**os.environ, **_REPRO_ENV}
+    proc = subprocess.run(
+        cmd,
+        cwd=stage,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    html = builddir / "_build" / "html"
+    if proc.returncode != 0:
+        # On success the log only points into the staging tree, which is about to go; on
+        # failure it holds the warnings and errors, so show it.
+        log(proc.stdout.rstrip())
+        raise BuildError("jupyter-book", f"jupyter-book build exited with status {proc.returncode} (see the log above)")
+    if not (html / "index.html").is_file():
+        raise BuildError("jupyter-book", f"no index.html in {html.relative_to(stage)}")
+    return html
+
+
+def publish(html: Path, out: Path) -> Path:
+    """Swap ``html`` in as ``<out>/html``: rename the old one away, rename the new in, delete the old."""
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / "html"
+    old = out / ".html-old"
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    try:
+        html.rename(final)
+    except OSError as exc:
+        if old.exists() and not final.exists():
+            old.rename(final)
+        raise BuildError("publish", f"could not move the new book into place: {exc}") from exc
+    if old.exists():
+        shutil.rmtree(old)
+    return final
+
+
+# ---------------------------------------------------------------------------- driver
+def build(
+    data: str | Path | None = None,
+    wave: str = DEFAULT_WAVE,
+    min_base: int = DEFAULT_MIN_BASE,
+    out: str | Path = DEFAULT_OUT,
+    source: str | Path = ROOT,
+    registry: str | Path = REGISTRY_PATH,
+    log: Log = _stderr,
+) -> BuildResult:
+    """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays."""
+    source = Path(source).resolve()
+    out = Path(out).resolve()
+    stage = out / ".staging-html"
+    steps = 6
+
+    log(f"[1/{steps}] stage: copying the book sources into {_show(stage)}")
+    stage_tree(source, stage)
+
+    log(f"[2/{steps}] data")
+    notebooks = sorted((stage / "chapters").glob("*.ipynb"))
+    data_path = Path(data).expanduser().resolve() if data else default_data_path()
+    if data and not data_path.exists():
+        raise BuildError("data", f"no such file: {data}")
+    nb_data = ""
+    if data_path is not None and data_path.exists():
+        log(f"        using {data_path.name}" + ("" if data else " (default, synthetic)"))
+        check_data(data_path)
+        nb_data = stage_data(data_path, stage)
+    elif notebooks:
+        raise BuildError("data", "no data file given and no default data set in data/synthetic/")
+    else:
+        log("        no data file yet; the book has no notebooks that need one")
+
+    log(f"[3/{steps}] pages: data dictionary and inconsistencies")
+    write_pages(stage, Path(registry))
+
+    log(f"[4/{steps}] notebooks: {len(notebooks)} to execute")
+    params = {"data_path": nb_data, "wave": str(wave), "min_base": int(min_base)}
+    executed = execute_notebooks(stage, params)
+
+    log(f"[5/{steps}] jupyter-book build (warnings are errors)")
+    html = run_jupyter_book(stage, log=log)
+
+    log(f"[6/{steps}] publish: {_show(out / 'html')}")
+    final = publish(html, out)
+    shutil.rmtree(stage, ignore_errors=True)
+    return BuildResult(html=final, notebooks=tuple(p.name for p in executed), data=data_path)
+
+
+def _show(path: Path) -> str:
+    """A path relative to the current directory when possible (shorter console lines)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,139 @@
+"""The ``calaim`` command line: build the book, check a data file, write synthetic data.
+
+calaim build [--data PATH] [--wave LABEL] [--min-base N] [--out DIR]
+calaim validate PATH
+calaim synth [--n N] [--seed S] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    from calaim import __version__
+    from calaim.build import DEFAULT_MIN_BASE, DEFAULT_OUT, DEFAULT_WAVE
+
+    parser = argparse.ArgumentParser(
+        prog="calaim",
+        description="Reproduce the 2023 CalAIM implementer survey as a Jupyter Book.",
+    )
+    parser.add_argument("--version", action="version", version=f"calaim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", help="build the book into OUT/html", description="Build the book into OUT/html.")
+    b.add_argument(
+        "--data",
+        metavar="PATH",
+        help="respondent-level data (.csv, .parquet, .sav, .dta); default: the synthetic data set",
+    )
+    b.add_argument(
+        "--wave", default=DEFAULT_WAVE, metavar="LABEL", help=f"label of the survey wave (default {DEFAULT_WAVE})"
+    )
+    b.add_argument(
+        "--min-base",
+        type=_positive_int,
+        default=DEFAULT_MIN_BASE,
+        metavar="N",
+        help=f"suppress subgroup estimates on fewer than N respondents (default {DEFAULT_MIN_BASE})",
+    )
+    b.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR", help=f"output directory (default {DEFAULT_OUT})")
+    b.add_argument("--source", default=None, metavar="DIR", help=argparse.SUPPRESS)  # book sources (tests)
+    b.add_argument("--registry", default=None, metavar="CSV", help=argparse.SUPPRESS)  # findings registry (tests)
+
+    v = sub.add_parser("validate", help="check a data file against the codebook", description="Check a data file.")
+    v.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta)")
+
+    s = sub.add_parser("synth", help="write a synthetic data set", description="Write a synthetic data set.")
+    s.add_argument("--n", type=_positive_int, default=None, help="number of respondents (default: the generator's)")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: the generator's)")
+    s.add_argument("--out", default=None, metavar="PATH", help="output file (default: the book's default data file)")
+    return parser
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from calaim import build
+
+    kwargs = {}
+    if args.source:
+        kwargs["source"] = args.source
+    if args.registry:
+        kwargs["registry"] = args.registry
+    try:
+        result = build.build(data=args.data, wave=args.wave, min_base=args.min_base, out=args.out, **kwargs)
+    except build.BuildError as exc:
+        print(f"\nbuild failed at step '{exc.step}':\n{exc.message}", file=sys.stderr)
+        print("the previous book (if any) was left in place", file=sys.stderr)
+        return 1
+    print(f"book built: {build._show(result.html / 'index.html')}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.exists():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 1
+    from calaim import io as calaim_io
+
+    try:
+        df = calaim_io.load(path)
+    except Exception as exc:  # noqa: BLE001 - DataError lists every problem; anything else is one
+        problems = getattr(exc, "problems", None)
+        if problems:
+            for problem in problems:
+                print(str(problem), file=sys.stderr)  # "[error: kind] message"
+            n_errors = sum(getattr(p, "severity", "error") == "error" for p in problems)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+            n_errors = 1
+        print(f"{path.name}: {n_errors} error(s); the file cannot be used as it is", file=sys.stderr)
+        return 1
+    warnings = list(df.attrs.get("warnings", []))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{path.name}: OK ({len(df)} rows, {df.shape[1]} columns, {len(warnings)} warning(s))")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from calaim import synth
+    from calaim.build import default_data_path
+
+    out = args.out or getattr(synth, "DEFAULT_PATH", None) or default_data_path()
+    if out is None:
+        print("error: give --out PATH (there is no default data file yet)", file=sys.stderr)
+        return 2
+    kwargs = {}
+    if args.n is not None:
+        kwargs["n"] = args.n
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    written = synth.write(Path(out), **kwargs)
+    print(f"wrote {written or out}")
+    return 0
+
+
+COMMANDS = {"build": _cmd_build, "validate": _cmd_validate, "synth": _cmd_synth}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

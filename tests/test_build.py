@@ -1,0 +1,228 @@
+"""Generated pages, the build driver and the command line."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from calaim import ROOT, build, cli, codebook, pages
+
+
+@pytest.fixture(scope="module")
+def cb():
+    return codebook.load()
+
+
+# ---------------------------------------------------------------------------- pages
+def test_data_dictionary_names_every_item_and_population(cb):
+    md = pages.data_dictionary_md(cb)
+    for name in cb.items:
+        assert f"`{name}`" in md, name
+    for name in cb.populations:
+        assert f"`{name}`" in md, name
+    assert md.startswith("(data-dictionary)=\n# Data dictionary")
+
+
+def test_data_dictionary_lists_codes_rows_and_options(cb):
+    md = pages.data_dictionary_md(cb)
+    goal = cb.item("goal")
+    for key in goal.parts:
+        assert f"`goal_{key}`" in md
+    assert "`support__rates`" in md  # multi-select option from a shared option set
+    assert "| 97 | Not applicable | left out of the base |" in md
+
+
+def test_data_dictionary_has_every_county_with_region_and_model(cb):
+    md = pages.data_dictionary_md(cb)
+    for key, county in cb.counties.items():
+        row = f"| {county['label']} | `county__{key}` | {cb.regions[county['region']]} | "
+        assert row in md, key
+    assert "| Two-Plan | 14 |" in md
+    assert "| Rural North | 22 |" in md
+    assert "DHCS" in md and "Table A6" in md
+
+
+def test_every_item_lands_in_a_named_part(cb):
+    keys = {item.name: pages.item_section(cb, item) for item in cb.items.values()}
+    assert set(keys.values()) <= set(pages.SECTIONS)
+    assert keys["disposition"] == "profile"
+    assert keys["served"] == "s1"
+    assert keys["partner"] == "s2"
+    assert keys["info_source"] == "s3"
+    assert keys["ecm_decline_rate"] == "s4"
+    assert keys["hdp_poc"] == "s5"
+
+
+def test_markdown_table_cells_are_escaped():
+    assert pages._esc("a | b") == "a \\| b"
+    assert pages._esc("$5 *or* <x>") == "\\$5 \\*or\\* \\<x\\>"
+
+
+REGISTRY = pd.DataFrame(
+    {
+        "id": ["fig3_access", "tA1_fqhc", "fig9_mean"],
+        "figure": ["Fig 3", "Table A1", "Fig 9"],
+        "description": ["Access better", "FQHC share of completes", "Mean satisfaction"],
+        "published": ["52", "4", "5.9"],
+        "inconsistency": ["", "n = 140 of 1,196 is 12%, not 4%", None],
+    }
+)
+
+
+def test_inconsistencies_page_lists_only_flagged_rows():
+    md = pages.findings_inconsistencies_md(REGISTRY)
+    assert "`tA1_fqhc`" in md and "12%, not 4%" in md
+    assert "fig3_access" not in md and "fig9_mean" not in md
+    assert "1 of the 3 published numbers" in md
+
+
+def test_inconsistencies_page_without_registry_or_flags():
+    assert "No registry" in pages.findings_inconsistencies_md(None)
+    clean = REGISTRY.assign(inconsistency="")
+    assert "None of the 3" in pages.findings_inconsistencies_md(clean)
+    assert "`inconsistency`" in pages.findings_inconsistencies_md(REGISTRY.drop(columns="inconsistency"))
+
+
+def test_min_base_default_matches_tables():
+    tables = pytest.importorskip("calaim.tables")
+    assert build.DEFAULT_MIN_BASE == tables.DEFAULT_MIN_BASE
+
+
+def test_scrub_removes_times_and_paths():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"start_time": "2024-01-01T00:00:00", "input_path": "/abs/x.ipynb"}
+    cell = nbformat.v4.new_code_cell("1")
+    cell.metadata["papermill"] = {"duration": 0.1}
+    cell.metadata["execution"] = {"iopub.status.busy": "2024-01-01T00:00:00"}
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells.append(cell)
+    build.scrub_notebook(nb)
+    assert "papermill" not in nb.metadata
+    assert dict(nb.cells[0].metadata) == {"tags": ["parameters"]}
+
+
+# ---------------------------------------------------------------------------- the book
+def _mini_source(tmp_path: Path, toc_extra: str = "") -> Path:
+    """The real _config.yml and intro plus one tiny parameterized notebook."""
+    src = tmp_path / "src"
+    (src / "chapters").mkdir(parents=True)
+    shutil.copy2(ROOT / "_config.yml", src / "_config.yml")
+    shutil.copy2(ROOT / "chapters" / "intro.md", src / "chapters" / "intro.md")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('data_path = ""\nwave = "none"\nmin_base = 1')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Parameter check\n\nA notebook that reads the data it is given."),
+        params,
+        nbformat.v4.new_code_cell(
+            "import pandas as pd\n"
+            "df = pd.read_csv(data_path)\n"
+            "print(f'{len(df)} rows, wave {wave}, min_base {min_base}')"
+        ),
+    ]
+    nbformat.write(nb, src / "chapters" / "check.ipynb")
+    (src / "_toc.yml").write_text(
+        "format: jb-book\nroot: chapters/intro\nchapters:\n"
+        "  - file: chapters/check\n  - file: chapters/data_dictionary\n  - file: chapters/inconsistencies\n"
+        + toc_extra,
+        encoding="utf-8",
+    )
+    return src
+
+
+@pytest.mark.book
+def test_book_builds_end_to_end(tmp_path, monkeypatch):
+    src = _mini_source(tmp_path)
+    data = tmp_path / "tiny.csv"
+    data.write_text("resp_id,x\n1,2\n2,3\n3,4\n", encoding="utf-8")
+    monkeypatch.setattr(build, "check_data", lambda path: None)  # tiny.csv is not a survey file
+    registry = tmp_path / "findings.csv"
+    REGISTRY.to_csv(registry, index=False)
+    out = tmp_path / "out"
+    (out / "html").mkdir(parents=True)
+    (out / "html" / "stale.txt").write_text("old book", encoding="utf-8")
+
+    result = build.build(data=data, wave="test-wave", min_base=7, out=out, source=src, registry=registry)
+
+    html = out / "html"
+    assert result.html == html
+    assert result.notebooks == ("check.ipynb",)
+    assert (html / "index.html").is_file()
+    assert not (html / "stale.txt").exists()  # the old book was replaced
+    assert not (out / ".staging-html").exists()
+    dictionary = (html / "chapters" / "data_dictionary.html").read_text(encoding="utf-8")
+    assert "disposition" in dictionary and "Alameda" in dictionary
+    assert "12%, not 4%" in (html / "chapters" / "inconsistencies.html").read_text(encoding="utf-8")
+    check = (html / "chapters" / "check.html").read_text(encoding="utf-8")
+    assert "3 rows, wave test-wave, min_base 7" in check
+    assert "chapters/intro.html" in (html / "index.html").read_text(encoding="utf-8")
+    assert "The default data in this book are SYNTHETIC" in (html / "chapters" / "intro.html").read_text(
+        encoding="utf-8"
+    )
+    # nothing in the book points at this machine's directories
+    for page in html.rglob("*"):
+        if page.suffix in {".html", ".js", ".ipynb", ".md", ".txt"}:
+            text = page.read_text(encoding="utf-8", errors="replace")
+            assert str(tmp_path) not in text, page
+            assert str(ROOT) not in text, page
+            assert "start_time" not in text, page
+
+
+@pytest.mark.book
+def test_failing_build_keeps_previous_book(tmp_path, capsys):
+    src = _mini_source(tmp_path, toc_extra="  - file: chapters/no_such_page\n")
+    (src / "chapters" / "check.ipynb").unlink()
+    (src / "_toc.yml").write_text(
+        (src / "_toc.yml").read_text(encoding="utf-8").replace("  - file: chapters/check\n", ""), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    (out / "html").mkdir(parents=True)
+    (out / "html" / "index.html").write_text("previous book", encoding="utf-8")
+
+    status = cli.main(["build", "--source", str(src), "--out", str(out), "--registry", str(tmp_path / "none.csv")])
+
+    assert status != 0
+    assert (out / "html" / "index.html").read_text(encoding="utf-8") == "previous book"
+    err = capsys.readouterr().err
+    assert "build failed at step 'jupyter-book'" in err
+
+
+def test_build_fails_cleanly_on_missing_data(tmp_path, capsys):
+    status = cli.main(["build", "--data", str(tmp_path / "absent.sav"), "--out", str(tmp_path / "out")])
+    assert status == 1
+    assert "build failed at step 'data'" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "html").exists()
+
+
+def test_cli_rejects_bad_arguments():
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["build", "--min-base", "0"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit):
+        cli.main([])
+
+
+def test_validate_reports_a_missing_file(tmp_path, capsys):
+    assert cli.main(["validate", str(tmp_path / "absent.csv")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_validate_passes_a_good_file_and_lists_problems_of_a_bad_one(tmp_path, valid_frame, capsys):
+    pytest.importorskip("calaim.io")
+    good = tmp_path / "good.csv"
+    valid_frame.to_csv(good, index=False)
+    assert cli.main(["validate", str(good)]) == 0
+    assert "good.csv: OK (20 rows" in capsys.readouterr().out
+
+    bad = valid_frame.copy()
+    bad.loc[0, "org_type"] = 99
+    bad.loc[1, "role"] = 42
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    assert cli.main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "org_type" in err and "role" in err
+    assert "bad.csv: 2 error(s)" in err
