@@ -346,3 +346,39 @@ def _show(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+# ---------------------------------------------------------------------------- refresh
+def refresh(notebooks: list[str | Path] | None = None, source: str | Path = ROOT, log: Log = _stderr) -> list[Path]:
+    """Re-execute the committed chapters in place on the default data, volatile metadata
+    stripped, so that their stored outputs (checked by nbval) match the code.
+
+    No parameters are injected: each notebook runs with its own defaults (``data_path = ""``
+    means the synthetic default). A failing notebook raises BuildError and is left unchanged.
+    """
+    import nbformat
+    import papermill as pm
+
+    chapters = Path(source) / "chapters"
+    paths = [Path(p) for p in notebooks] if notebooks else sorted(chapters.glob("*.ipynb"))
+    done = []
+    for i, nb_path in enumerate(paths, 1):
+        log(f"[{i}/{len(paths)}] {nb_path.name}")
+        tmp = nb_path.with_name(f".{nb_path.stem}.refresh.ipynb")
+        try:
+            pm.execute_notebook(
+                str(nb_path),
+                str(tmp),
+                cwd=str(nb_path.parent),
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+            )
+            nb = scrub_notebook(nbformat.read(tmp, as_version=4))
+            nbformat.write(nb, nb_path)
+        except Exception as exc:  # noqa: BLE001
+            detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+            raise BuildError("refresh", f"{nb_path.name} failed: {detail} (executed copy kept as {tmp.name})") from exc
+        tmp.unlink(missing_ok=True)
+        done.append(nb_path)
+    return done

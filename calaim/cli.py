@@ -61,7 +61,25 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=_positive_int, default=None, help="number of respondents (default: the generator's)")
     s.add_argument("--seed", type=int, default=None, help="random seed (default: the generator's)")
     s.add_argument("--out", default=None, metavar="PATH", help="output file (default: the book's default data file)")
+    r = sub.add_parser(
+        "refresh",
+        help="re-execute the committed chapters in place on the default data",
+        description="Re-execute chapters/*.ipynb in place (default data, volatile metadata stripped) so nbval passes.",
+    )
+    r.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="only these notebooks (default: all)")
     return parser
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from calaim import build
+
+    try:
+        done = build.refresh(args.notebooks or None)
+    except build.BuildError as exc:
+        print(f"refresh failed: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"refreshed {len(done)} notebook(s)")
+    return 0
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -127,7 +145,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": _cmd_build, "validate": _cmd_validate, "synth": _cmd_synth}
+COMMANDS = {"build": _cmd_build, "validate": _cmd_validate, "synth": _cmd_synth, "refresh": _cmd_refresh}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
