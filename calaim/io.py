@@ -1,0 +1,454 @@
+"""Read and write respondent-level survey files: CSV, Parquet, SPSS ``.sav``, Stata ``.dta``.
+
+:func:`read` returns a frame in one shape whatever the format:
+
+* column names trimmed and matched to the codebook ignoring case (``Org_Type `` ->
+  ``org_type``); names the codebook does not know are kept (trimmed) for
+  :func:`calaim.validate.validate` to report;
+* the id column as nullable integers (``Int64``) when every id is a whole number without
+  leading zeros, as text otherwise;
+* every coded, scale and count column of the codebook as ``float64`` (missing = NaN);
+  a column holding text that is not a number stays ``object`` so that validation can name
+  the row and the value;
+* text cells trimmed, empty text missing.
+
+SPSS and Stata files are read with pyreadstat as numeric codes. Where the file carries value
+labels, they are compared with the codebook's labels (ignoring case and spacing); a
+disagreement is a ``label_mismatch`` problem naming the column, the code and both labels.
+A column that holds label text instead of codes (an export made with value formats
+applied, or a CSV typed by hand) is mapped to codes by its labels; labels the codebook does
+not know are ``bad_code`` problems. Select-all columns also accept yes/no, checked/unchecked
+and the option's own label for 1.
+
+The input file is only ever opened for reading. :func:`load` is ``read`` followed by
+:func:`calaim.validate.check`: it raises :class:`DataError` listing every problem at once.
+
+:func:`write` writes the same four formats; ``.sav`` and ``.dta`` files carry the
+codebook's variable labels and value labels. Stata limits variable names to 32 characters
+and variable labels to 80: a longer name raises :class:`DataError` (no codebook column is
+that long), a longer label is shortened with "...".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calaim.codebook import Codebook, Column, load as load_codebook
+from calaim.validate import ERROR, WARNING, DataError, Problem, as_numeric, check, expected_codes, fmt_list, fmt_rows, fmt_value, fmt_values
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".sav": "sav", ".zsav": "sav", ".dta": "dta"}
+STATA_NAME_MAX = 32
+STATA_LABEL_MAX = 80
+BINARY_SYNONYMS = {1: {"selected", "yes", "checked", "1"}, 0: {"not selected", "no", "unchecked", "not checked", "0"}}
+LABEL_CHECKS = {"error", "warning", "ignore"}
+
+
+def normalise_label(text) -> str:
+    """Label text compared ignoring case, spacing and Unicode width forms."""
+    return " ".join(unicodedata.normalize("NFKC", str(text)).split()).casefold()
+
+
+def label_codes(col: Column, cb: Codebook) -> dict[str, int]:
+    """Normalised label -> code for a column (codes, scale anchors, 0/1 synonyms)."""
+    out = {normalise_label(v): int(k) for k, v in expected_codes(col, cb).items()}
+    if col.kind == "binary":
+        for code, words in BINARY_SYNONYMS.items():
+            out.update({w: code for w in words})
+        item = cb.items.get(col.item)
+        if item is not None and col.part in item.parts:
+            out.setdefault(normalise_label(item.parts[col.part]), 1)
+    return out
+
+
+def _accepted_labels(col: Column, cb: Codebook) -> dict[int, set[str]]:
+    """Code -> the normalised labels that count as agreeing with the codebook."""
+    acc: dict[int, set[str]] = {}
+    for label, code in label_codes(col, cb).items():
+        acc.setdefault(code, set()).add(label)
+    return acc
+
+
+def _problem(kind: str, file: str, message: str, column=None, rows=(), values=(), severity=ERROR) -> Problem:
+    return Problem(kind=kind, file=file, column=column, rows=list(rows), values=list(values), message=message, severity=severity)
+
+
+def _fail(kind: str, file: str, message: str, **kw) -> DataError:
+    return DataError([_problem(kind, file, message, **kw)])
+
+
+# ---------------------------------------------------------------------- format readers
+def _read_csv(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
+    try:
+        head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise _fail("empty_file", name, f"{name}: the file is empty (no header and no rows).") from None
+    except UnicodeDecodeError:
+        raise _encoding_error(path, name) from None
+    except pd.errors.ParserError as exc:
+        raise _fail("malformed_csv", name, f"{name}: the header cannot be parsed as CSV: {exc}") from None
+    columns = [str(c) for c in head.columns]
+    if len(columns) == 1:
+        header = columns[0]
+        for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if sep in header:
+                raise _fail(
+                    "delimiter",
+                    name,
+                    f"{name}: only one column was found, and its header {header[:60]!r}... contains {word}: the file "
+                    f"seems to be separated by {word}, not commas. Save it as comma-separated CSV (UTF-8) and try again.",
+                    column=header,
+                    values=[sep],
+                )
+    id_cols = [c for c in head.columns if str(c).strip().casefold() == cb.id_column.casefold()]
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype={c: str for c in id_cols}, low_memory=False)
+    except UnicodeDecodeError:
+        raise _encoding_error(path, name) from None
+    except pd.errors.ParserError as exc:
+        raise _fail("malformed_csv", name, f"{name}: the file is not well-formed CSV: {exc}") from None
+    return df, {}
+
+
+def _encoding_error(path: Path, name: str) -> DataError:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+        byte = data[offset]
+        rows = [line - 1] if line > 1 else []
+        return _fail(
+            "encoding",
+            name,
+            f"{name}: the file is not UTF-8 text: byte 0x{byte:02X} at offset {offset} (line {line}, column {column}"
+            f"{'' if line == 1 else f'; data row {line - 1}'}) "
+            "cannot be decoded. It may be Latin-1 / Windows-1252; save it as UTF-8 (e.g. Excel's 'CSV UTF-8').",
+            rows=rows,
+            values=[f"0x{byte:02X}"],
+        )
+    return _fail("encoding", name, f"{name}: the file could not be decoded as UTF-8.")
+
+
+def _read_parquet(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        df = table.to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _fail("corrupt_file", name, f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt ({exc}).") from None
+    if not isinstance(df.index, pd.RangeIndex):
+        df = df.reset_index(drop=not any(df.index.names))
+    return df, {}
+
+
+def _read_stat(path: Path, cb: Codebook, name: str, fmt: str) -> tuple[pd.DataFrame, dict]:
+    import pyreadstat
+
+    reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    try:
+        df, meta = reader(str(path), apply_value_formats=False, user_missing=False)
+    except Exception as exc:  # pyreadstat raises its own and OS errors; name the file instead
+        what = "SPSS" if fmt == "sav" else "Stata"
+        raise _fail("corrupt_file", name, f"{name}: the file cannot be read as {what} data; it may be truncated or corrupt ({exc}).") from None
+    return df, dict(meta.variable_value_labels or {})
+
+
+# ---------------------------------------------------------------------- normalisation
+def _normalise_id(s: pd.Series) -> pd.Series:
+    """Whole-number ids as Int64, anything else as text (trimmed, empty = missing)."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        vals = s.to_numpy(dtype="float64", na_value=np.nan)
+        ok = ~np.isnan(vals)
+        if np.all(np.floor(vals[ok]) == vals[ok]):
+            return s.astype("Int64")
+        return s.astype(object).map(lambda v: v if pd.isna(v) else fmt_value(v)).astype("str")
+    txt = s.astype(object).map(lambda v: v if pd.isna(v) else str(v).strip())
+    txt = txt.where(txt != "", np.nan)
+    present = txt.dropna()
+    if len(present) and present.map(lambda v: bool(re.fullmatch(r"-?[1-9]\d{0,17}|0", v))).all():
+        return pd.to_numeric(txt).astype("Int64")
+    return txt.astype("str")
+
+
+def _strip_text(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return s
+    if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+        return s
+    obj = s.astype(object)
+    out = obj.map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else v)
+    return out.astype(s.dtype) if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype) else out
+
+
+def _coded(s: pd.Series, col: Column, cb: Codebook, name: str, problems: list[Problem], line_offset) -> pd.Series:
+    """A codebook column as float64 codes; label text mapped to codes; text that is neither
+    left in place (object) for validation to report."""
+    num, wrong, clean = as_numeric(s)
+    if not wrong.any():
+        return pd.Series(num, index=s.index, dtype="float64")
+    lookup = label_codes(col, cb)
+    texts = clean[wrong]
+    mapped = texts.map(lambda v: lookup.get(normalise_label(v)))
+    hit = mapped.notna().to_numpy()
+    if not hit.any():
+        out = pd.Series(num, index=s.index, dtype=object)
+        out[wrong] = clean[wrong]
+        return out.where(wrong | ~np.isnan(num), np.nan)
+    out = num.copy()
+    pos = np.flatnonzero(wrong)
+    out[pos[hit]] = mapped[hit].astype("float64").to_numpy()
+    if (~hit).any():
+        miss = pos[~hit]
+        rows = [int(p) + 1 for p in miss]
+        vals = list(dict.fromkeys(texts[~hit].tolist()))
+        known = "; ".join(f"{k} = {v}" for k, v in expected_codes(col, cb).items())
+        problems.append(
+            _problem(
+                "bad_code",
+                name,
+                f"{name}: column '{col.name}', {fmt_rows(rows, line_offset)}: {'label' if len(vals) == 1 else 'labels'} "
+                f"{fmt_values(vals[:5], len(vals))} {'matches' if len(vals) == 1 else 'match'} none of the codebook's labels ({known}).",
+                column=col.name,
+                rows=rows,
+                values=vals[:5],
+            )
+        )
+        out[miss] = np.nan
+    return pd.Series(out, index=s.index, dtype="float64")
+
+
+def _label_mismatch(values: pd.Series, file_labels: dict, col: Column, cb: Codebook, name: str, severity: str) -> Problem | None:
+    accepted = _accepted_labels(col, cb)
+    book = expected_codes(col, cb)
+    bad: list[tuple[int, str, str]] = []
+    for code, label in file_labels.items():
+        try:
+            c = float(code)
+        except (TypeError, ValueError):
+            continue
+        if not c.is_integer() or int(c) not in accepted:
+            continue
+        if normalise_label(label) not in accepted[int(c)]:
+            bad.append((int(c), str(label), book.get(int(c), "Selected" if int(c) == 1 else "Not selected")))
+    if not bad:
+        return None
+    codes = [b[0] for b in bad]
+    rows = [int(p) + 1 for p in np.flatnonzero(values.isin(codes).to_numpy())]
+    detail = "; ".join(f"code {c} is labelled {fl!r} in the file but {bl!r} in the codebook" for c, fl, bl in bad)
+    where = f" ({fmt_rows(rows, None)} hold {'this code' if len(codes) == 1 else 'these codes'})" if rows else " (no row holds these codes)"
+    return _problem(
+        "label_mismatch",
+        name,
+        f"{name}: column '{col.name}': the file's value labels disagree with the codebook: {detail}{where}. "
+        "Recode the column to the codebook's codes, or correct data/codebook.yml if its wording is what differs.",
+        column=col.name,
+        rows=rows,
+        values=codes,
+        severity=severity,
+    )
+
+
+def _normalise(df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fmt: str, labels: str) -> tuple[pd.DataFrame, list[Problem]]:
+    problems: list[Problem] = []
+    line_offset = 1 if fmt == "csv" else None
+    by_lower = {c.casefold(): c for c in cb.columns}
+    new_names, origin = [], {}
+    for orig in df.columns:
+        stripped = str(orig).strip()
+        new = by_lower.get(stripped.casefold(), stripped)
+        new_names.append(new)
+        origin.setdefault(new, []).append(str(orig))
+    seen_dups = set()
+    for new, origs in origin.items():
+        if len(origs) > 1 and new not in seen_dups:
+            seen_dups.add(new)
+            problems.append(
+                _problem(
+                    "duplicate_column",
+                    name,
+                    f"{name}: columns {fmt_values(origs)} are the same column '{new}' once case and spaces are ignored; "
+                    "only the first is used.",
+                    column=new,
+                    values=origs,
+                )
+            )
+    df = df.set_axis(new_names, axis=1)
+    if seen_dups:
+        df = df.loc[:, ~df.columns.duplicated()]
+    labels_by_new = {}
+    for orig, labs in value_labels.items():
+        new = by_lower.get(str(orig).strip().casefold(), str(orig).strip())
+        labels_by_new.setdefault(new, labs)
+
+    if df.shape[1] == 0 or len(df) == 0:
+        what = "no columns" if df.shape[1] == 0 else "a header but no respondent rows"
+        raise DataError([_problem("empty_file", name, f"{name}: the file has {what}.")] + problems)
+
+    cols = {}
+    for cname in df.columns:
+        s = df[cname]
+        col = cb.columns.get(cname)
+        if cname == cb.id_column:
+            cols[cname] = _normalise_id(s)
+        elif col is not None:
+            coded = _coded(s, col, cb, name, problems, line_offset)
+            cols[cname] = coded
+            if labels != "ignore" and cname in labels_by_new and coded.dtype == "float64":
+                p = _label_mismatch(coded, labels_by_new[cname], col, cb, name, ERROR if labels == "error" else WARNING)
+                if p is not None:
+                    problems.append(p)
+        else:
+            cols[cname] = _strip_text(s)
+    out = pd.DataFrame(cols, index=pd.RangeIndex(len(df)))
+    return out, problems
+
+
+# ---------------------------------------------------------------------- public API
+def _format_of(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise _fail(
+            "unsupported_format",
+            path.name,
+            f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; use one of {fmt_list(sorted(set(FORMATS)))}.",
+        )
+    return fmt
+
+
+def read_with_problems(path, cb: Codebook | None = None, labels: str = "error") -> tuple[pd.DataFrame, list[Problem]]:
+    """Read a data file into the normalised shape; return it with the problems found while
+    reading (label mismatches, unknown labels, duplicate columns). File-level failures
+    (missing, unreadable, empty, wrong delimiter, not UTF-8) raise :class:`DataError`."""
+    if labels not in LABEL_CHECKS:
+        raise ValueError(f"labels must be one of {sorted(LABEL_CHECKS)}, not {labels!r}")
+    cb = cb or load_codebook()
+    path = Path(path)
+    name = path.name
+    fmt = _format_of(path)
+    if not path.exists():
+        raise _fail("file_not_found", name, f"{path}: no such file.")
+    if not path.is_file():
+        raise _fail("file_not_found", name, f"{path}: not a file.")
+    if fmt == "csv":
+        df, value_labels = _read_csv(path, cb, name)
+    elif fmt == "parquet":
+        df, value_labels = _read_parquet(path, cb, name)
+    else:
+        df, value_labels = _read_stat(path, cb, name, fmt)
+    return _normalise(df, cb, name, value_labels, fmt, labels)
+
+
+def read(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFrame:
+    """Read ``.csv``, ``.parquet``, ``.sav`` or ``.dta`` into the normalised frame.
+
+    Raises :class:`DataError` when the file cannot be read or when reading it found an error
+    (a value label that disagrees with the codebook, a label with no code, duplicate
+    columns). ``labels="warning"`` downgrades label mismatches to warnings (kept as text in
+    ``df.attrs["warnings"]``), ``"ignore"`` skips that comparison. Values are not validated
+    here: see :func:`load`.
+    """
+    df, problems = read_with_problems(path, cb, labels)
+    if any(p.severity == ERROR for p in problems):
+        raise DataError(sorted(problems, key=lambda p: p.severity != ERROR))
+    df.attrs["warnings"] = [p.message for p in problems]
+    return df
+
+
+def load(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFrame:
+    """:func:`read` + :func:`calaim.validate.check`: the frame, or a :class:`DataError`
+    listing every problem of the file at once. Warnings are kept (as text) in
+    ``df.attrs["warnings"]``."""
+    cb = cb or load_codebook()
+    path = Path(path)
+    df, problems = read_with_problems(path, cb, labels)
+    warnings = check(df, cb, source=path.name, extra=problems)
+    df.attrs["warnings"] = [p.message for p in warnings]
+    return df
+
+
+# ---------------------------------------------------------------------- writing
+def _for_writing(df: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        if pd.api.types.is_bool_dtype(s.dtype):
+            s = s.astype("float64") if s.isna().any() else s.astype("int64")
+        if fmt in {"sav", "dta"}:
+            if pd.api.types.is_extension_array_dtype(s.dtype) and pd.api.types.is_numeric_dtype(s.dtype):
+                s = s.astype("float64") if s.isna().any() else s.astype(s.dtype.numpy_dtype)
+            elif not pd.api.types.is_numeric_dtype(s.dtype):
+                s = s.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v))
+        elif fmt == "csv" and s.dtype == "float64":
+            vals = s.to_numpy()
+            ok = ~np.isnan(vals)
+            if np.all(np.floor(vals[ok]) == vals[ok]) and (np.abs(vals[ok]) < 2**53).all():
+                s = s.astype("Int64")  # 1 not 1.0 in the file
+        out[c] = s
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+
+def _labels_for(df: pd.DataFrame, cb: Codebook, fmt: str) -> tuple[dict, dict, dict]:
+    column_labels, value_labels, measure = {}, {}, {}
+    for c in df.columns:
+        col = cb.columns.get(c)
+        if col is None:
+            continue
+        label = col.label
+        if fmt == "dta" and len(label) > STATA_LABEL_MAX:
+            label = label[: STATA_LABEL_MAX - 3].rstrip() + "..."
+        column_labels[c] = label
+        codes = expected_codes(col, cb) if col.kind != "binary" else {0: "Not selected", 1: "Selected"}
+        if codes and pd.api.types.is_numeric_dtype(df[c].dtype):
+            value_labels[c] = {int(k): str(v) for k, v in codes.items()}
+        measure[c] = "scale" if col.kind in {"scale", "count"} else "nominal"
+    return column_labels, value_labels, measure
+
+
+def write(df: pd.DataFrame, path, cb: Codebook | None = None) -> Path:
+    """Write ``df`` as ``.csv`` (UTF-8), ``.parquet``, ``.sav`` or ``.dta`` (by extension).
+
+    SPSS and Stata files carry the codebook's variable labels and value labels, so a reader
+    of the file in SPSS / Stata sees the same wording as the book. The frame is not changed.
+    """
+    cb = cb or load_codebook()
+    path = Path(path)
+    fmt = _format_of(path)
+    out = _for_writing(df, fmt)
+    if fmt == "csv":
+        out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    elif fmt == "parquet":
+        out.to_parquet(path, index=False, engine="pyarrow")
+    else:
+        import pyreadstat
+
+        names = [str(c) for c in out.columns]
+        if fmt == "dta":
+            too_long = [c for c in names if len(c) > STATA_NAME_MAX]
+            bad = [c for c in names if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c)]
+            if too_long or bad:
+                msgs = []
+                if too_long:
+                    msgs.append(f"{fmt_values(too_long)} {'is' if len(too_long) == 1 else 'are'} longer than Stata's {STATA_NAME_MAX}-character limit")
+                if bad:
+                    msgs.append(f"{fmt_values(bad)} {'is not a valid Stata name' if len(bad) == 1 else 'are not valid Stata names'}")
+                raise _fail("bad_name", path.name, f"{path.name}: cannot write Stata file: column names {'; '.join(msgs)}. Rename them or write .sav / .parquet.")
+        column_labels, value_labels, measure = _labels_for(out, cb, fmt)
+        labels_list = [column_labels.get(c) for c in names]
+        if fmt == "sav":
+            pyreadstat.write_sav(out, str(path), column_labels=labels_list, variable_value_labels=value_labels, variable_measure=measure)
+        else:
+            pyreadstat.write_dta(out, str(path), column_labels=labels_list, variable_value_labels=value_labels, version=15)
+    return path
