@@ -18,6 +18,8 @@ drop an item) is skipped and its name recorded in ``out.attrs["not_derived"]``.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -308,8 +310,9 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
 
 def population_mask(frame: pd.DataFrame, query: str, name: str = "?") -> pd.Series:
     """Evaluate a codebook population query; missing inputs count as False."""
+    names = [n for n in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query)) if n in frame.columns]
     try:
-        mask = frame.eval(query, engine="python")
+        mask = frame[names].eval(query, engine="python")
     except Exception as exc:  # pandas raises many types here; name the population
         raise ValueError(f"population {name!r}: cannot evaluate {query!r}: {exc}") from None
     return pd.Series(mask, index=frame.index).fillna(False).astype(bool)
