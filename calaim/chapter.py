@@ -1,0 +1,143 @@
+"""What every chapter notebook does first and last.
+
+A chapter starts with ``ctx = chapter.setup(data_path, wave, min_base)`` which loads and
+validates the data (the synthetic default when ``data_path`` is empty), derives the recodes,
+sets the plotting theme and returns a :class:`Context`. ``ctx.header()`` shows which data the
+chapter ran on; ``ctx.scorecard(section)`` ends the chapter with its published-vs-reproduced
+table. Display helpers return objects (Markdown, Styler) for the notebook to show; the
+module itself prints nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calaim import DATA_DIR, codebook, plots, recode
+
+DEFAULT_DATA = DATA_DIR / "synthetic" / "calaim_synthetic_2023.csv"
+PUBLISHED_WAVE = "2023"
+
+
+@dataclass
+class Context:
+    df: pd.DataFrame
+    cb: codebook.Codebook
+    data_path: Path
+    wave: str
+    min_base: int
+    synthetic: bool
+    warnings: list = field(default_factory=list)
+    _evaluated: pd.DataFrame | None = None
+
+    # ----------------------------------------------------------------- facts
+    @property
+    def n_complete(self) -> int:
+        return int(self.df["pop_complete"].sum())
+
+    @property
+    def source_label(self) -> str:
+        if self.synthetic:
+            return "the SYNTHETIC default data set (generated to match the published figures; not survey evidence)"
+        return f"the data file `{self.data_path.name}`"
+
+    def has(self, *columns: str) -> bool:
+        return all(c in self.df.columns for c in columns)
+
+    def missing_note(self, what: str, columns) -> str:
+        return f"*{what}: not in this data set* (missing column(s): {', '.join(f'`{c}`' for c in columns)})."
+
+    # ----------------------------------------------------------------- display
+    def header(self):
+        from IPython.display import Markdown
+
+        kind = "warning" if self.synthetic else "note"
+        lines = [
+            f":::{{{kind}}} Data for this chapter",
+            f"This chapter ran on {self.source_label}: {self.n_complete:,} completed interviews, wave {self.wave}.",
+            f"Estimates on bases below {self.min_base} respondents are suppressed (shown as –).",
+        ]
+        if self.synthetic:
+            lines.append(
+                "Because the data are synthetic, the reproduced numbers show that the code recomputes the report's "
+                "figures correctly from data with the published structure; they are not findings about CalAIM."
+            )
+        if self.wave != PUBLISHED_WAVE:
+            lines.append(f"The published column shows the 2023 report's values for comparison with wave {self.wave}.")
+        for w in self.warnings:
+            lines.append(f"Data warning: {w}")
+        lines.append(":::")
+        return Markdown("\n".join(lines))
+
+    def evaluated(self) -> pd.DataFrame:
+        if self._evaluated is None:
+            from calaim import findings
+
+            self._evaluated = findings.evaluate(self.df, cb=self.cb, min_base=self.min_base)
+        return self._evaluated
+
+    def scorecard(self, section: str | list[str]) -> pd.DataFrame:
+        """Published vs reproduced for one section, ready to display (copyable HTML table)."""
+        sections = [section] if isinstance(section, str) else list(section)
+        ev = self.evaluated()
+        ev = ev[ev["section"].isin(sections) & (ev["status"] != "context")]
+        return scorecard_table(ev, wave=self.wave)
+
+
+def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE) -> pd.DataFrame:
+    published_label = "published" if wave == PUBLISHED_WAVE else "2023 published"
+    out = pd.DataFrame(
+        {
+            "id": ev["id"],
+            "where": ev["figure"],
+            "what": ev["description"],
+            published_label: ev["published"].map(_fmt),
+            "reproduced": [("–" if s else _fmt(v)) for v, s in zip(ev["reproduced"], ev["suppressed"])],
+            "95% CI": [
+                "–" if s or pd.isna(lo) else f"{_fmt(lo)} to {_fmt(hi)}" for lo, hi, s in zip(ev["ci_low"], ev["ci_high"], ev["suppressed"])
+            ],
+            "base": ev["base"].map(lambda b: "" if pd.isna(b) else f"{int(b):,}"),
+        }
+    )
+    if wave == PUBLISHED_WAVE:
+        out["status"] = ev["status"].to_numpy()
+        out["note"] = ev["inconsistency"].fillna("").to_numpy()
+    return out.reset_index(drop=True)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    v = float(v)
+    return f"{v:.0f}" if abs(v) >= 10 or v == int(v) else f"{v:.2f}"
+
+
+def is_synthetic(path: Path) -> bool:
+    """True for the committed synthetic default (same bytes, wherever it was copied) and for
+    any file whose name says it is synthetic, as the generator's files do."""
+    if "synthetic" in path.name.lower():
+        return True
+    if DEFAULT_DATA.is_file() and path.is_file() and path.stat().st_size == DEFAULT_DATA.stat().st_size:
+        return hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(DEFAULT_DATA.read_bytes()).digest()
+    return False
+
+
+def setup(data_path: str | None = None, wave: str = PUBLISHED_WAVE, min_base: int = 30, cb: codebook.Codebook | None = None) -> Context:
+    """Load, validate and derive the chapter's data; set the plotting theme.
+
+    ``data_path`` empty means the synthetic default. Invalid data raise
+    :class:`calaim.validate.DataError` listing every problem.
+    """
+    from calaim import io, validate
+
+    cb = cb or codebook.load()
+    path = Path(data_path) if data_path else DEFAULT_DATA
+    raw = io.read(path, cb)
+    warnings = [p.message for p in validate.check(raw, cb, source=path.name)]
+    df = recode.derive(raw, cb)
+    plots.set_theme()
+    return Context(df=df, cb=cb, data_path=path, wave=str(wave), min_base=int(min_base), synthetic=is_synthetic(path), warnings=warnings)
