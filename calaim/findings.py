@@ -1,0 +1,624 @@
+"""The registry of published numbers, and published vs reproduced.
+
+``data/published/findings.csv`` lists every number the report and the paper publish, one row
+each, with a declarative recipe for recomputing it from respondent-level data: the statistic
+(``share``, ``mean``, ``count``, ``rank``, ``n_selected``, ``odds_ratio`` or ``context``), the
+item, the response codes counted, the population asked, an optional subgroup, codes that leave
+the base, an optional ``min`` / ``max`` across several items or models, and how the published
+value is to be compared (``eq`` within a tolerance, or ``gt`` / ``ge`` / ``lt`` / ``le`` for
+claims such as "over 90%"). The file format is described in the book's methods page.
+
+* :func:`load_registry` reads the registry with typed columns (codes stay text; see
+  :func:`parse_codes`);
+* :func:`check_registry` lists what is malformed in it (an empty list means well-formed);
+* :func:`evaluate` recomputes every row on a data set and says whether it matches;
+* :func:`fidelity` summarises an evaluation; :func:`inconsistencies` lists the published
+  numbers that the registry flags as conflicting with another published number.
+
+Matching rules (used when a row's ``tolerance`` is empty): a share matches when it is within
+3 percentage points of the published value on a base of 100 or more and within 6 points on a
+smaller base; a mean within 0.3; counts, ranks and numbers of options selected exactly; an odds
+ratio when the published value lies inside the reproduced 95% confidence interval.
+
+Nothing here prints or writes files; :func:`load_registry` is the only function that reads one.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from calaim import DATA_DIR, codebook, recode
+
+PUBLISHED_DIR = DATA_DIR / "published"
+DEFAULT_PATH = PUBLISHED_DIR / "findings.csv"
+
+REGISTRY_COLUMNS = (
+    "id", "source", "section", "figure", "statistic", "item", "codes", "population", "subgroup",
+    "exclude_codes", "aggregate", "comparison", "model", "term", "published", "published_lo",
+    "published_hi", "published_n", "tolerance", "inconsistency", "description",
+)
+FLOAT_COLUMNS = ("published", "published_lo", "published_hi", "tolerance")
+INT_COLUMNS = ("published_n",)
+TEXT_COLUMNS = tuple(c for c in REGISTRY_COLUMNS if c not in FLOAT_COLUMNS + INT_COLUMNS)
+
+SOURCES = ("report", "paper")
+SECTIONS = ("key_findings", "s1", "s2", "s3", "s4", "s5", "appendix_a", "appendix_b", "paper")
+STATISTICS = ("share", "mean", "count", "rank", "n_selected", "odds_ratio", "context")
+COMPARISONS = ("eq", "gt", "ge", "lt", "le")
+AGGREGATES = ("min", "max")
+STATUSES = ("match", "miss", "not in data", "context")
+
+#: Model ids and terms of the paper (calaim.models is preferred when importable).
+MODEL_IDS = ("participation", "pilot", "out_access", "out_coordination", "out_wellbeing", "out_manage_needs",
+             "out_coordinate", "out_grow")
+TERMS = ("single_county", "pilot", "prior_mc_contract", "fte_lt50", "nonprofit", "contracted", "manager",
+         "frontline", "other_role", "housing_provider")
+
+#: Default tolerances.
+SHARE_TOL_LARGE, SHARE_TOL_SMALL, LARGE_BASE = 3.0, 6.0, 100
+MEAN_TOL = 0.3
+
+#: Derived columns that are not 0/1 indicators (cannot be a subgroup) and their codes.
+DERIVED_NON_BOOLEAN = {"role4", "medi_band", "n_counties", "plan_model", "n_partner_sectors", "partner_band"}
+DERIVED_CODES: dict[str, object] = {
+    "medi_band": {1, 2, 3},
+    "partner_band": {0, 1, 2, 3},
+    "n_partner_sectors": (0, 99),
+    "n_counties": (0, 999),
+    "role4": None,  # text categories
+    "plan_model": None,
+}
+
+RESULT_COLUMNS = [
+    "id", "section", "figure", "description", "statistic", "item", "population", "subgroup", "comparison",
+    "published", "published_n", "reproduced", "base", "ci_low", "ci_high", "tolerance", "status", "suppressed",
+    "inconsistency", "note",
+]
+
+
+# =============================================================================== reading
+@lru_cache(maxsize=1024)
+def parse_codes(text) -> tuple[float, ...]:
+    """``"1;2"`` -> ``(1.0, 2.0)``; empty -> ``()``. Raises ValueError on a non-number."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ()
+    return tuple(float(c) for c in str(text).split(";") if c.strip() != "")
+
+
+def _typed(raw: pd.DataFrame) -> pd.DataFrame:
+    """Registry columns in order with their types: text ('' when empty), floats, nullable ints.
+    Unknown extra columns are kept after the registry's own."""
+    out = pd.DataFrame(index=raw.index)
+    for col in REGISTRY_COLUMNS:
+        s = raw[col] if col in raw.columns else pd.Series("", index=raw.index)
+        if col in FLOAT_COLUMNS:
+            out[col] = pd.to_numeric(s.replace("", np.nan), errors="coerce").astype("float64")
+        elif col in INT_COLUMNS:
+            out[col] = pd.to_numeric(s.replace("", np.nan), errors="coerce").round().astype("Int64")
+        else:
+            out[col] = s.astype(object).where(s.notna(), "").astype(str).str.strip()
+    for col in raw.columns:
+        if col not in out.columns:
+            out[col] = raw[col]
+    return out.reset_index(drop=True)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def load_registry(path: str | Path | None = None) -> pd.DataFrame:
+    """Read the registry (default ``data/published/findings.csv``) with typed columns."""
+    path = Path(path) if path is not None else DEFAULT_PATH
+    if not path.is_file():
+        raise FileNotFoundError(f"no findings registry at {path}")
+    reg = _typed(_read(path))
+    reg.attrs["files"] = [path.name]
+    return reg
+
+
+# =============================================================================== checking
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _allowed_codes(name: str, cb: codebook.Codebook, derived: set[str]):
+    """Codes a column can take: a set, a (min, max) range, or None when not checkable."""
+    if name in cb.columns:
+        col = cb.columns[name]
+        if col.kind == "binary":
+            return {0, 1}
+        if col.kind == "single":
+            return set(col.codes)
+        if col.kind in {"scale", "count"}:
+            return (col.min, col.max)
+        return None
+    if name in DERIVED_CODES:
+        return DERIVED_CODES[name]
+    if name in derived:
+        return {0, 1}
+    return None
+
+
+def _model_names():
+    try:
+        from calaim import models  # noqa: PLC0415
+
+        return set(models.MODELS)
+    except Exception:  # the models module may not exist yet
+        return set(MODEL_IDS)
+
+
+def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> list[str]:
+    """Problems that make the registry unusable or ambiguous; an empty list means well-formed.
+
+    Accepts the typed frame of :func:`load_registry` or the raw strings of a CSV.
+    """
+    cb = cb or codebook.load()
+    problems: list[str] = []
+    missing = [c for c in REGISTRY_COLUMNS if c not in reg.columns]
+    if missing:
+        problems.append(f"registry lacks column(s): {', '.join(missing)}")
+    raw = reg.astype(object).where(reg.notna(), "")
+    derived = recode.derived_names(cb)
+    known = set(cb.columns) | set(cb.items) | derived
+    multi_items = {n for n, it in cb.items.items() if it.type == "multi"}
+    model_names = _model_names()
+
+    ids = raw["id"].astype(str).str.strip() if "id" in raw else pd.Series([], dtype=str)
+    for dup in sorted(set(ids[ids.duplicated()])):
+        problems.append(f"{dup}: duplicate id")
+
+    def g(row, col) -> str:
+        v = row.get(col, "")
+        if isinstance(v, float) and math.isnan(v):
+            return ""
+        if v is pd.NA or v is None:
+            return ""
+        return str(v).strip()
+
+    for i, row in raw.iterrows():
+        rid = g(row, "id") or f"row {i + 2}"
+
+        def bad(msg: str, rid: str = rid) -> None:
+            problems.append(f"{rid}: {msg}")
+
+        if not g(row, "id"):
+            bad("empty id")
+        source, section, stat = g(row, "source"), g(row, "section"), g(row, "statistic")
+        comparison, aggregate = g(row, "comparison"), g(row, "aggregate")
+        item, population, subgroup = g(row, "item"), g(row, "population"), g(row, "subgroup")
+        if source not in SOURCES:
+            bad(f"unknown source {source!r}")
+        if section not in SECTIONS:
+            bad(f"unknown section {section!r}")
+        if stat not in STATISTICS:
+            bad(f"unknown statistic {stat!r}")
+        if comparison and comparison not in COMPARISONS:
+            bad(f"unknown comparison {comparison!r}")
+        if aggregate and aggregate not in AGGREGATES:
+            bad(f"unknown aggregate {aggregate!r}")
+        if not g(row, "figure"):
+            bad("empty figure")
+        if not g(row, "description"):
+            bad("empty description")
+        for col in ("published", "published_lo", "published_hi", "published_n", "tolerance"):
+            v = g(row, col)
+            if col == "published" and not v:
+                bad("published is empty or not numeric")
+            elif v and not _is_number(v):
+                bad(f"{col} is not numeric: {v!r}")
+        if stat == "context":
+            continue
+
+        # population and subgroup
+        if population and population not in cb.populations:
+            bad(f"population {population!r} is not in the codebook")
+        if not population and stat not in {"odds_ratio"}:
+            bad("no population")
+        if subgroup:
+            if subgroup not in derived or subgroup in DERIVED_NON_BOOLEAN:
+                bad(f"subgroup {subgroup!r} is not a derived boolean column")
+
+        # models
+        model, term = g(row, "model"), g(row, "term")
+        if stat == "odds_ratio":
+            if not model or not term:
+                bad("odds_ratio row without model or term")
+            else:
+                mids = model.split("|")
+                for m in mids:
+                    if m not in model_names:
+                        bad(f"unknown model {m!r}")
+                if term not in TERMS:
+                    bad(f"unknown term {term!r}")
+                if aggregate and len(mids) < 2:
+                    bad(f"aggregate {aggregate!r} needs several models")
+                if len(mids) > 1 and not aggregate:
+                    bad("several models but no aggregate")
+            continue
+        if model or term:
+            bad("model/term given on a row that is not an odds ratio")
+
+        # items
+        items = item.split("|") if item else []
+        if aggregate and len(items) < 2:
+            bad(f"aggregate {aggregate!r} needs several items")
+        if len(items) > 1 and not aggregate:
+            bad("several items but no aggregate")
+        if not items and stat != "count":
+            bad("no item")
+        for it in items:
+            if it not in known:
+                bad(f"item {it!r} is not a codebook column, item or derived name")
+            elif stat == "n_selected" and it not in multi_items:
+                bad(f"n_selected needs a multi-select item, not {it!r}")
+            elif stat == "rank" and not (it in cb.columns and cb.columns[it].kind == "binary"):
+                bad(f"rank needs a multi-select option column, not {it!r}")
+            elif stat in {"share", "mean", "count", "rank"} and it in cb.items and it not in cb.columns:
+                bad(f"{it!r} is an item with several columns; name one column")
+
+        # codes
+        if stat == "share" and not g(row, "codes"):
+            bad("share row without codes")
+        for col in ("codes", "exclude_codes"):
+            text = g(row, col)
+            if not text:
+                continue
+            try:
+                codes = parse_codes(text)
+            except ValueError:
+                bad(f"{col} not numeric: {text!r}")
+                continue
+            for it in items:
+                allowed = _allowed_codes(it, cb, derived) if it in known else None
+                if allowed is None:
+                    continue
+                if isinstance(allowed, tuple):
+                    lo, hi = allowed
+                    off = [c for c in codes
+                           if c != int(c) or (lo is not None and c < lo) or (hi is not None and c > hi)]
+                else:
+                    off = [c for c in codes if c not in allowed]
+                if off:
+                    bad(f"{col} {', '.join(f'{c:g}' for c in off)} not among the codes of {it!r}")
+    return problems
+
+
+# =============================================================================== evaluating
+def default_tolerance(statistic: str, base) -> float:
+    """The default matching tolerance of a statistic on a base (NaN: the CI rule of ORs)."""
+    if statistic == "share":
+        return SHARE_TOL_LARGE if (base is not None and not pd.isna(base) and base >= LARGE_BASE) else SHARE_TOL_SMALL
+    if statistic == "mean":
+        return MEAN_TOL
+    if statistic in {"count", "rank", "n_selected"}:
+        return 0.0
+    return float("nan")
+
+
+class _Absent(Exception):
+    """Raised inside a row's computation when what it needs is not in the data."""
+
+
+class _Evaluator:
+    def __init__(self, frame: pd.DataFrame, cb: codebook.Codebook):
+        self.frame, self.cb = frame, cb
+        self.n = len(frame)
+        self._arr: dict[str, np.ndarray | None] = {}
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._fits: dict[str, pd.DataFrame | str] = {}
+        self._models = None
+
+    # ---------------------------------------------------------------- data access
+    def arr(self, name: str) -> np.ndarray:
+        if name not in self._arr:
+            if name not in self.frame.columns:
+                self._arr[name] = None
+            else:
+                s = self.frame[name]
+                if pd.api.types.is_bool_dtype(s):
+                    a = s.fillna(False).to_numpy(dtype="float64")
+                else:
+                    a = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                self._arr[name] = a
+        a = self._arr[name]
+        if a is None:
+            raise _Absent(f"column {name!r} not in data")
+        return a
+
+    def mask(self, population: str, subgroup: str) -> np.ndarray:
+        key = (population, subgroup)
+        if key not in self._masks:
+            m = np.ones(self.n, dtype=bool)
+            if population:
+                m &= self.arr(f"pop_{population}") == 1
+            if subgroup:
+                m &= self.arr(subgroup) == 1
+            self._masks[key] = m
+        return self._masks[key]
+
+    def answered(self, item: str, mask: np.ndarray, exclude: tuple) -> np.ndarray:
+        v = self.arr(item)[mask]
+        keep = ~np.isnan(v)
+        if exclude:
+            keep &= ~np.isin(v, exclude)
+        return v[keep]
+
+    # ---------------------------------------------------------------- statistics
+    def share(self, item, codes, mask, exclude):
+        v = self.answered(item, mask, exclude)
+        n = v.size
+        k = int(np.isin(v, codes).sum())
+        return (100.0 * k / n if n else np.nan), n, k
+
+    def mean(self, item, mask, exclude):
+        v = self.answered(item, mask, exclude)
+        n = v.size
+        if not n:
+            return np.nan, 0, np.nan, np.nan
+        m = float(v.mean())
+        if n > 1:
+            half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n))
+            return m, n, m - half, m + half
+        return m, n, np.nan, np.nan
+
+    def options_of(self, column: str) -> list[str]:
+        col = self.cb.columns.get(column)
+        if col is None or col.kind != "binary":
+            raise _Absent(f"{column!r} is not a multi-select option")
+        return [c for c in self.cb.columns_of(col.item) if c in self.frame.columns]
+
+    def model_table(self, model_id: str) -> pd.DataFrame:
+        if model_id not in self._fits:
+            if self._models is None:
+                try:
+                    from calaim import models  # noqa: PLC0415
+
+                    self._models = models
+                except Exception as exc:  # not written yet, or broken
+                    self._models = exc
+            if isinstance(self._models, Exception):
+                raise _Absent(f"calaim.models not available ({type(self._models).__name__})")
+            try:
+                self._fits[model_id] = self._models.fit(self.frame, model_id)
+            except Exception as exc:
+                self._fits[model_id] = f"model {model_id!r} could not be fitted: {exc}"
+        table = self._fits[model_id]
+        if isinstance(table, str):
+            raise _Absent(table)
+        return table
+
+    def odds_ratio(self, model_id: str, term: str):
+        t = self.model_table(model_id)
+        hit = t[t["term"] == term]
+        if hit.empty:
+            raise _Absent(f"term {term!r} not in model {model_id!r}")
+        r = hit.iloc[0]
+        if pd.isna(r["odds_ratio"]):
+            problem = r.get("problem") if "problem" in hit.columns else None
+            raise _Absent(f"model {model_id!r}: no estimate for {term!r}" + (f" ({problem})" if problem else ""))
+        n = int(r["n"]) if pd.notna(r.get("n")) else np.nan
+        return float(r["odds_ratio"]), float(r["ci_low"]), float(r["ci_high"]), n
+
+    # ---------------------------------------------------------------- one row
+    def row(self, r: dict) -> dict:
+        """Reproduced value, base, CI inputs; raises _Absent when something is missing."""
+        stat, agg = r["statistic"], r["aggregate"]
+        items = [i for i in r["item"].split("|") if i] if r["item"] else []
+        out = {"reproduced": np.nan, "base": np.nan, "ci_low": np.nan, "ci_high": np.nan, "k": np.nan, "note": ""}
+        pick = (np.nanargmin if agg == "min" else np.nanargmax) if agg else None
+
+        if stat == "odds_ratio":
+            mids = [m for m in r["model"].split("|") if m]
+            fits = [self.odds_ratio(m, r["term"]) for m in mids]
+            j = int(pick([f[0] for f in fits])) if pick else 0
+            orr, lo, hi, n = fits[j]
+            out.update(reproduced=orr, ci_low=lo, ci_high=hi, base=n)
+            if len(mids) > 1:
+                out["note"] = f"{agg} over {len(mids)} models: {mids[j]}"
+            return out
+
+        mask = self.mask(r["population"], r["subgroup"])
+        codes = parse_codes(r["codes"])
+        exclude = parse_codes(r["exclude_codes"])
+
+        if stat == "count":
+            if not items:
+                n = int(mask.sum())
+                out.update(reproduced=float(n), base=n)
+            else:
+                v = self.answered(items[0], mask, exclude)
+                out.update(reproduced=float(np.isin(v, codes).sum() if codes else v.size), base=v.size)
+            return out
+
+        if stat == "n_selected":
+            item = items[0]
+            cols = [c for c in self.cb.columns_of(item) if c in self.frame.columns] if item in self.cb.items else []
+            if not cols:
+                raise _Absent(f"no option of {item!r} in data")
+            chosen = sum(bool(np.any(self.arr(c)[mask] == 1)) for c in cols)
+            out.update(reproduced=float(chosen), base=int(mask.sum()))
+            return out
+
+        if stat == "rank":
+            item = items[0]
+            self.arr(item)
+            cols = self.options_of(item)
+            shares = {c: self.share(c, codes or (1.0,), mask, exclude) for c in cols}
+            own, n, k = shares[item]
+            if np.isnan(own):
+                raise _Absent("empty base")
+            higher = sum(1 for c, (s, _, _) in shares.items() if c != item and not np.isnan(s) and s > own + 1e-12)
+            out.update(reproduced=float(1 + higher), base=n)
+            return out
+
+        if stat in {"share", "mean"}:
+            results = []
+            for it in items:
+                if stat == "share":
+                    p, n, k = self.share(it, codes, mask, exclude)
+                    results.append((p, n, k, np.nan, np.nan))
+                else:
+                    m, n, lo, hi = self.mean(it, mask, exclude)
+                    results.append((m, n, np.nan, lo, hi))
+            values = [x[0] for x in results]
+            if all(np.isnan(values)):
+                raise _Absent("empty base")
+            j = int(pick(values)) if pick else 0
+            value, n, k, lo, hi = results[j]
+            out.update(reproduced=value, base=n, k=k, ci_low=lo, ci_high=hi)
+            if agg:
+                empty = [it for it, x in zip(items, results) if np.isnan(x[0])]
+                out["note"] = f"{agg} over {len(items)} items: {items[j]}"
+                if empty:
+                    out["note"] += f"; empty: {', '.join(empty)}"
+            return out
+        raise _Absent(f"statistic {stat!r} cannot be evaluated")
+
+
+def _compare(comparison: str, reproduced: float, published: float, tol: float, ci=(np.nan, np.nan),
+             use_ci: bool = False) -> bool:
+    if comparison == "gt":
+        return reproduced > published
+    if comparison == "ge":
+        return reproduced >= published
+    if comparison == "lt":
+        return reproduced < published
+    if comparison == "le":
+        return reproduced <= published
+    if use_ci:
+        lo, hi = ci
+        return bool(lo <= published <= hi)
+    return abs(reproduced - published) <= tol + 1e-9
+
+
+def evaluate(
+    df: pd.DataFrame,
+    registry: pd.DataFrame | None = None,
+    cb: codebook.Codebook | None = None,
+    min_base: int = 30,
+) -> pd.DataFrame:
+    """Recompute every registry row on ``df`` and compare it with the published value.
+
+    ``df`` is respondent-level data, derived or not (it is passed through
+    :func:`calaim.recode.derive` unless it already has ``pop_complete``). Returns one row per
+    registry row with ``reproduced``, ``base``, a 95% CI (Wilson for shares, t for means, the
+    model's for odds ratios), the ``tolerance`` used, ``status`` (match / miss / not in data /
+    context), ``suppressed`` (base below ``min_base``) and a ``note`` saying what was missing or
+    which item an aggregate picked. Nothing raises for absent columns or models.
+    """
+    cb = cb or codebook.load()
+    reg = load_registry() if registry is None else _typed(registry)
+    frame = df if "pop_complete" in df.columns else recode.derive(df, cb)
+    ev = _Evaluator(frame, cb)
+
+    records = []
+    for r in reg[list(REGISTRY_COLUMNS)].to_dict("records"):
+        rec = {c: r[c] for c in ("id", "section", "figure", "description", "statistic", "item", "population",
+                                 "subgroup", "published", "published_n", "inconsistency")}
+        rec["comparison"] = r["comparison"] or "eq"
+        stat = r["statistic"]
+        if stat == "context":
+            rec.update(reproduced=np.nan, base=np.nan, ci_low=np.nan, ci_high=np.nan, k=np.nan,
+                       tolerance=np.nan, status="context", suppressed=False, note="")
+            records.append(rec)
+            continue
+        try:
+            res = ev.row(r)
+        except _Absent as exc:
+            rec.update(reproduced=np.nan, base=np.nan, ci_low=np.nan, ci_high=np.nan, k=np.nan,
+                       tolerance=np.nan, status="not in data", suppressed=False, note=str(exc))
+            records.append(rec)
+            continue
+        except (ValueError, KeyError) as exc:  # a malformed row: report it, do not stop the book
+            rec.update(reproduced=np.nan, base=np.nan, ci_low=np.nan, ci_high=np.nan, k=np.nan,
+                       tolerance=np.nan, status="not in data", suppressed=False, note=f"cannot evaluate: {exc}")
+            records.append(rec)
+            continue
+        rec.update(res, tolerance=np.nan, status="computed", suppressed=False)
+        records.append(rec)
+
+    out = pd.DataFrame.from_records(records)
+    if out.empty:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+
+    # Wilson intervals for all shares at once
+    is_share = (out["statistic"] == "share") & out["k"].notna() & (out["base"] > 0)
+    if is_share.any():
+        k, n = out.loc[is_share, "k"].to_numpy(float), out.loc[is_share, "base"].to_numpy(float)
+        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        out.loc[is_share, "ci_low"] = 100 * np.asarray(lo)
+        out.loc[is_share, "ci_high"] = 100 * np.asarray(hi)
+
+    # tolerance, status, suppression
+    computed = out["status"] == "computed"
+    reg_tol = reg["tolerance"].to_numpy(float)
+    tol, status, suppressed = [], [], []
+    for i, row in enumerate(out.itertuples(index=False)):
+        if not computed.iloc[i]:
+            tol.append(np.nan)
+            status.append(row.status)
+            suppressed.append(False)
+            continue
+        t = reg_tol[i] if not np.isnan(reg_tol[i]) else default_tolerance(row.statistic, row.base)
+        use_ci = row.statistic == "odds_ratio" and np.isnan(reg_tol[i])
+        directional = row.comparison != "eq"
+        ok = _compare(row.comparison, row.reproduced, row.published, t, (row.ci_low, row.ci_high), use_ci)
+        tol.append(np.nan if (directional or use_ci) else t)
+        status.append("match" if ok else "miss")
+        small = row.statistic in {"share", "mean", "rank", "odds_ratio"} and (pd.isna(row.base) or row.base < min_base)
+        suppressed.append(bool(small))
+    out["tolerance"] = tol
+    out["status"] = status
+    out["suppressed"] = suppressed
+    out["base"] = out["base"].astype("Int64")
+    return out[RESULT_COLUMNS].reset_index(drop=True)
+
+
+# =============================================================================== summaries
+def fidelity(result: pd.DataFrame) -> dict:
+    """How many evaluated rows match: counts overall and misses by section."""
+    st = result["status"]
+    evaluated = st.isin(["match", "miss"])
+    matched = int((st == "match").sum())
+    n_eval = int(evaluated.sum())
+    sections = list(dict.fromkeys(result["section"]))
+    by_section = {}
+    for s in sections:
+        sub = st[result["section"] == s]
+        e = int(sub.isin(["match", "miss"]).sum())
+        m = int((sub == "match").sum())
+        by_section[s] = {"evaluated": e, "matched": m, "missed": e - m,
+                         "not_in_data": int((sub == "not in data").sum())}
+    return {
+        "rows": int(len(result)),
+        "evaluated": n_eval,
+        "matched": matched,
+        "missed": n_eval - matched,
+        "share_matched": matched / n_eval if n_eval else float("nan"),
+        "not_in_data": int((st == "not in data").sum()),
+        "context": int((st == "context").sum()),
+        "suppressed": int(result["suppressed"].sum()),
+        "misses_by_section": {s: v["missed"] for s, v in by_section.items() if v["missed"]},
+        "by_section": by_section,
+    }
+
+
+def inconsistencies(registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Registry rows whose published number conflicts with another (non-empty ``inconsistency``)."""
+    reg = load_registry() if registry is None else _typed(registry)
+    note = reg["inconsistency"].astype(str).str.strip()
+    cols = ["id", "section", "figure", "description", "published", "inconsistency"]
+    return reg.loc[note != "", cols].reset_index(drop=True)
