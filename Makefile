@@ -15,13 +15,20 @@ PYTHON_BOOT ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.calaim-installed
-OUT         ?= _build
+OUT         ?=
+JOBS        ?=
 DATA        ?=
 WAVE        ?=
 MIN_BASE    ?=
 NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
 
-BUILD_ARGS := --out $(OUT)
+BUILD_ARGS :=
+ifneq ($(strip $(OUT)),)
+BUILD_ARGS += --out $(OUT)
+endif
+ifneq ($(strip $(JOBS)),)
+BUILD_ARGS += --jobs $(JOBS)
+endif
 ifneq ($(strip $(DATA)),)
 BUILD_ARGS += --data $(DATA)
 endif
@@ -42,7 +49,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:  ## list the targets
 	@echo "calaim-book targets:"
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-8s %s\n", $$1, $$2}'
-	@echo "variables: DATA=path (book data), WAVE=label, MIN_BASE=n, OUT=dir (default _build)"
+	@echo "variables: DATA=path (book data), WAVE=label, MIN_BASE=n, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
 
 venv: $(STAMP)  ## create .venv and install the pinned environment (instant when up to date)
 
@@ -58,7 +65,6 @@ $(STAMP): requirements-lock.txt requirements.txt pyproject.toml
 
 book: $(STAMP)  ## build the book into _build/html (DATA=path to use your own data)
 	$(PY) -m calaim.cli build $(BUILD_ARGS)
-	@echo "open $(OUT)/html/index.html"
 
 test: $(STAMP)  ## run the unit tests, then nbval on the committed notebooks
 	$(PY) -m pytest -p no:cacheprovider tests
@@ -69,7 +75,7 @@ else
 endif
 
 clean:  ## remove the built book and caches (keeps .venv)
-	rm -rf $(OUT) .pytest_cache .ruff_cache
+	rm -rf _build $(OUT) .pytest_cache .ruff_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 lock:  ## regenerate requirements-lock.txt from requirements.txt in a scratch venv

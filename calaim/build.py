@@ -72,6 +72,12 @@ def _stderr(msg: str) -> None:
 
 
 # ---------------------------------------------------------------------------- data
+def default_out(data: str | Path | None) -> Path:
+    """``_build`` for the default data; ``_build/<file stem>`` for a user's file, so that a
+    book built on other data never replaces the default book."""
+    return DEFAULT_OUT if not data else DEFAULT_OUT / Path(data).stem
+
+
 def default_data_path() -> Path | None:
     """The embedded (synthetic) default data file, or None when there is none yet.
 
@@ -189,37 +195,98 @@ def scrub_notebook(nb: Any) -> Any:
     return nb
 
 
-def execute_notebooks(stage: Path, params: Mapping[str, Any]) -> list[Path]:
-    """Execute every ``<stage>/chapters/*.ipynb`` in place with papermill.
+def toc_notebooks(root: Path) -> list[Path]:
+    """The notebooks the table of contents lists (only those are executed and published)."""
+    import yaml
 
-    ``params`` (``data_path``, ``wave``, ``min_base``) are injected after each notebook's
-    ``parameters`` cell. Works with zero notebooks. Raises BuildError naming the notebook and
-    the error of the first failing one; its partly executed copy stays in the staging tree.
-    """
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
+    files: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(str(node["file"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(toc)
+    if "root" in toc:
+        files.insert(0, str(toc["root"]))
+    found = []
+    for f in files:
+        path = root / (f if f.endswith(".ipynb") else f + ".ipynb")
+        if path.is_file():
+            found.append(path)
+    return sorted(set(found))
+
+
+def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
+    """Run one notebook in place with papermill and scrub volatile metadata. Runs in a worker
+    process (papermill changes the working directory, which threads would share); returns
+    None on success or a one-line description of the failure (exceptions may not pickle)."""
     import nbformat
-    from tqdm.auto import tqdm
-
-    notebooks = sorted((stage / "chapters").glob("*.ipynb"))
-    if not notebooks:
-        return []
     import papermill as pm
 
-    for nb_path in tqdm(notebooks, desc="notebooks", unit="nb", file=sys.stderr):
-        try:
-            pm.execute_notebook(
-                str(nb_path),
-                str(nb_path),
-                parameters=dict(params),
-                cwd=str(nb_path.parent),
-                progress_bar=False,
-                log_output=False,
-                request_save_on_cell_execute=False,
-            )
-        except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel failures
-            detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
-            raise BuildError("notebooks", f"{nb_path.name} failed: {detail}") from exc
-        nb = nbformat.read(nb_path, as_version=4)
-        nbformat.write(scrub_notebook(nb), nb_path)
+    try:
+        pm.execute_notebook(
+            str(nb_path),
+            str(nb_path),
+            parameters=dict(params),
+            cwd=str(nb_path.parent),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel failures
+        return describe_failure(nb_path, exc)
+    nb = nbformat.read(nb_path, as_version=4)
+    nbformat.write(scrub_notebook(nb), nb_path)
+    return None
+
+
+def describe_failure(nb_path: Path, exc: BaseException) -> str:
+    """'chapter X, cell N: ErrorName: message' from a papermill error (or any exception)."""
+    cell = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", None)
+    where = f"{nb_path.name}, cell {cell}" if cell is not None else nb_path.name
+    return f"{where}: {getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+
+
+def execute_notebooks(stage: Path, params: Mapping[str, Any], jobs: int | None = None, log: Log = None) -> list[Path]:
+    """Execute every ``<stage>/chapters/*.ipynb`` in place with papermill, ``jobs`` at a time.
+
+    ``params`` (``data_path``, ``wave``, ``min_base``) are injected after each notebook's
+    ``parameters`` cell. Progress is shown per notebook (a line as each finishes) and overall (a
+    tqdm bar). Works with zero notebooks. If any notebook fails, the others still finish, then
+    BuildError names every failing chapter with its cell and error; the executed copies stay in
+    the staging tree for inspection.
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    log = log or _stderr
+    notebooks = toc_notebooks(stage)
+    if not notebooks:
+        return []
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(notebooks)))
+    failures: list[str] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool, tqdm(total=len(notebooks), desc="chapters", unit="nb", file=sys.stderr) as bar:
+        futures = {pool.submit(_execute_one, nb, params): nb for nb in notebooks}
+        for fut in as_completed(futures):
+            nb = futures[fut]
+            exc = fut.exception()
+            failure = describe_failure(nb, exc) if exc is not None else fut.result()
+            if failure is None:
+                bar.write(f"        ok      {nb.name}", file=sys.stderr)
+            else:
+                failures.append(failure)
+                bar.write(f"        FAILED  {failure}", file=sys.stderr)
+            bar.update(1)
+    if failures:
+        raise BuildError("notebooks", "\n".join(sorted(failures)))
     return notebooks
 
 
@@ -299,6 +366,7 @@ def build(
     source: str | Path = ROOT,
     registry: str | Path = REGISTRY_PATH,
     log: Log = _stderr,
+    jobs: int | None = None,
 ) -> BuildResult:
     """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays."""
     source = Path(source).resolve()
@@ -310,7 +378,7 @@ def build(
     stage_tree(source, stage)
 
     log(f"[2/{steps}] data")
-    notebooks = sorted((stage / "chapters").glob("*.ipynb"))
+    notebooks = toc_notebooks(stage)
     data_path = Path(data).expanduser().resolve() if data else default_data_path()
     if data and not data_path.exists():
         raise BuildError("data", f"no such file: {data}")
@@ -329,7 +397,11 @@ def build(
 
     log(f"[4/{steps}] notebooks: {len(notebooks)} to execute")
     params = {"data_path": nb_data, "wave": str(wave), "min_base": int(min_base)}
-    executed = execute_notebooks(stage, params)
+    try:
+        executed = execute_notebooks(stage, params, jobs=jobs, log=log)
+    except BuildError as exc:
+        kept = keep_failed(stage, out)
+        raise BuildError(exc.step, f"{exc.message}\nexecuted notebooks kept for inspection in {_show(kept)}") from exc
 
     log(f"[5/{steps}] jupyter-book build (warnings are errors)")
     html = run_jupyter_book(stage, log=log)
@@ -337,7 +409,18 @@ def build(
     log(f"[6/{steps}] publish: {_show(out / 'html')}")
     final = publish(html, out)
     shutil.rmtree(stage, ignore_errors=True)
+    shutil.rmtree(out / "failed", ignore_errors=True)
     return BuildResult(html=final, notebooks=tuple(p.name for p in executed), data=data_path)
+
+
+def keep_failed(stage: Path, out: Path) -> Path:
+    """Copy the staged (partly executed) notebooks to ``<out>/failed`` for inspection."""
+    kept = out / "failed"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    for nb in sorted((stage / "chapters").glob("*.ipynb")):
+        shutil.copy2(nb, kept / nb.name)
+    return kept
 
 
 def _show(path: Path) -> str:
@@ -360,7 +443,7 @@ def refresh(notebooks: list[str | Path] | None = None, source: str | Path = ROOT
     import papermill as pm
 
     chapters = Path(source) / "chapters"
-    paths = [Path(p) for p in notebooks] if notebooks else sorted(chapters.glob("*.ipynb"))
+    paths = [Path(p) for p in notebooks] if notebooks else toc_notebooks(Path(source))
     done = []
     for i, nb_path in enumerate(paths, 1):
         log(f"[{i}/{len(paths)}] {nb_path.name}")

@@ -50,7 +50,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"suppress subgroup estimates on fewer than N respondents (default {DEFAULT_MIN_BASE})",
     )
-    b.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR", help=f"output directory (default {DEFAULT_OUT})")
+    b.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help=f"output directory (default {DEFAULT_OUT}, or {DEFAULT_OUT}/<file name> with --data)",
+    )
+    b.add_argument("--jobs", type=_positive_int, default=None, metavar="N", help="notebooks executed at once (default: cores)")
     b.add_argument("--source", default=None, metavar="DIR", help=argparse.SUPPRESS)  # book sources (tests)
     b.add_argument("--registry", default=None, metavar="CSV", help=argparse.SUPPRESS)  # findings registry (tests)
 
@@ -91,12 +97,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.registry:
         kwargs["registry"] = args.registry
     try:
-        result = build.build(data=args.data, wave=args.wave, min_base=args.min_base, out=args.out, **kwargs)
+        out = args.out or build.default_out(args.data)
+        result = build.build(data=args.data, wave=args.wave, min_base=args.min_base, out=out, jobs=args.jobs, **kwargs)
     except build.BuildError as exc:
         print(f"\nbuild failed at step '{exc.step}':\n{exc.message}", file=sys.stderr)
         print("the previous book (if any) was left in place", file=sys.stderr)
         return 1
-    print(f"book built: {build._show(result.html / 'index.html')}")
+    print(f"book built: open {build._show(result.html / 'index.html')}")
     return 0
 
 
