@@ -186,8 +186,15 @@ def write_pages(stage: Path, registry_path: Path = REGISTRY_PATH) -> list[Path]:
 
 
 def scrub_notebook(nb: Any) -> Any:
-    """Remove run times, durations and paths that papermill and nbclient record."""
+    """Remove run times, durations and paths that papermill and nbclient record. When papermill
+    injected parameters, the notebook's own defaults cell is hidden from the book (the injected
+    cell, which papermill does not tag itself, shows the values actually used)."""
     nb.metadata.pop("papermill", None)
+    tags_of = [cell.metadata.get("tags", []) for cell in nb.cells]
+    if any("injected-parameters" in t for t in tags_of):
+        for cell, tags in zip(nb.cells, tags_of):
+            if "parameters" in tags and "remove-cell" not in tags:
+                cell.metadata["tags"] = [*tags, "remove-cell"]
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)

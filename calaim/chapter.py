@@ -57,7 +57,9 @@ class Context:
 
         kind = "warning" if self.synthetic else "note"
         lines = [
-            f":::{{{kind}}} Data for this chapter",
+            ":::{admonition} Data for this chapter",
+            f":class: {kind}",
+            "",
             f"This chapter ran on {self.source_label}: {self.n_complete:,} completed interviews, wave {self.wave}.",
             f"Estimates on bases below {self.min_base} respondents are suppressed (shown as –).",
         ]

@@ -81,7 +81,9 @@ def likert(
     """Diverging stacked bars: positive answers to the right of zero, negative to the left,
     neutral centred and 'unsure'-type answers in a separate grey block on the far right.
 
-    ``table`` is long: one row per (row, response) with a percentage ``value``.
+    ``table`` is long: one row per (row, response) with a percentage ``value``. Give
+    ``positive`` and ``negative`` in codebook order (strongest positive first, mildest negative
+    first): both sides then grow outward from zero towards their strongest answer.
     """
     wide = table.pivot_table(index=row, columns=response, values=value, aggfunc="first", sort=False)
     order = list(dict.fromkeys(table[row]))
@@ -99,7 +101,7 @@ def likert(
         ax.barh(y, w, left=left, color=pos_col[resp], label=resp, edgecolor="white", linewidth=0.5)
         left += w
     right = -half_neutral
-    for resp in reversed(negative):
+    for resp in negative:  # codebook order: the mildest negative answer sits next to zero
         w = wide.get(resp, pd.Series(0, index=wide.index)).fillna(0)
         ax.barh(y, -w, left=right, color=neg_col[resp], label=resp, edgecolor="white", linewidth=0.5)
         right -= w

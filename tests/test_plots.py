@@ -52,3 +52,17 @@ def test_heatmap_annotates_every_cell():
     wide = pd.DataFrame([[10, 20], [30, 40]], index=["r1", "r2"], columns=["c1", "c2"])
     ax = plots.heatmap(wide)
     assert sorted(t.get_text() for t in ax.texts) == ["10", "20", "30", "40"]
+
+
+def test_likert_strongest_answers_sit_at_the_outer_ends():
+    t = pd.DataFrame(
+        {
+            "row": ["A"] * 4,
+            "response": ["Much better", "Somewhat better", "Somewhat worse", "Much worse"],
+            "value": [10, 20, 30, 40],
+        }
+    )
+    ax = plots.likert(t, positive=["Much better", "Somewhat better"], negative=["Somewhat worse", "Much worse"], base=None)
+    spans = {c.get_label(): (c.patches[0].get_x(), c.patches[0].get_width()) for c in ax.containers}
+    assert spans["Somewhat better"] == (0.0, 20.0) and spans["Much better"] == (20.0, 10.0)
+    assert spans["Somewhat worse"] == (0.0, -30.0) and spans["Much worse"] == (-30.0, -40.0)

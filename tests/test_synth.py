@@ -1,0 +1,162 @@
+"""The synthetic default data set: valid, exact where the report gives counts, deterministic,
+faithful to the findings registry, and carrying the paper's planted odds ratios."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from calaim import codebook, recode, synth, validate
+
+CB = codebook.load()
+
+
+@pytest.fixture(scope="module")
+def default():
+    return synth.generate()
+
+
+@pytest.fixture(scope="module")
+def derived(default):
+    return recode.derive(default, CB)
+
+
+def test_default_passes_validation(default):
+    problems = validate.check(default, CB)
+    assert not [p for p in problems if p.severity == "error"]
+
+
+def test_columns_and_dtypes_follow_the_codebook(default):
+    assert list(default.columns) == list(CB.columns)
+    assert str(default["resp_id"].dtype) == "Int64"
+    assert default["resp_id"].is_unique
+    coded = default.drop(columns="resp_id")
+    assert (coded.dtypes == "float64").all()
+    vals = coded.to_numpy()
+    assert np.all(np.isnan(vals) | (vals == np.round(vals)))
+
+
+def test_exact_bases(default, derived):
+    d = derived
+    comp = d["pop_complete"]
+    assert len(default) == 2597
+    assert default["disposition"].value_counts().to_dict() == {1: 1196, 2: 981, 3: 420}
+    assert default.loc[comp, "sample_source"].value_counts().to_dict() == {1: 801, 2: 395}
+    sectors = {s: int((comp & d[s]).sum()) for s in recode.SECTORS}
+    assert sectors == {"sector_mcp": 53, "sector_fqhc": 140, "sector_bh": 292, "sector_sso": 412,
+                       "sector_hdp": 67, "sector_pcp": 162}
+    assert int((comp & d["sector_pcp"] & d["sector_fqhc"]).sum()) == 44  # 27% of 162
+    pops = {p: int(d[f"pop_{p}"].sum()) for p in ("ecm", "cs", "bh_leaders", "mcp_leaders", "nonprovider_leaders",
+                                                   "hdp", "sso", "sso_analytic")}
+    assert pops == {"ecm": 286, "cs": 315, "bh_leaders": 119, "mcp_leaders": 51, "nonprovider_leaders": 162,
+                    "hdp": 67, "sso": 412, "sso_analytic": 355}
+    assert round(100 * d.loc[d["pop_sso_analytic"], "contracted"].mean()) == 66
+    bands = [int((comp & d[b]).sum()) for b in ("medi_0_50", "medi_51_75", "medi_75plus")]
+    assert bands == [271, 304, 595]
+    users = {k: int((comp & d[f"users_{k}"]).sum()) for k in ("ehr", "hie", "mcp_portal", "care_team", "patient")}
+    assert users == {"ehr": 460, "hie": 267, "mcp_portal": 321, "care_team": 452, "patient": 686}
+    county_cols = [c for c in default.columns if c.startswith("county__")]
+    assert int((default.loc[d["pop_sso_analytic"], county_cols] == 1).any().sum()) == 51
+    fam = default.loc[comp, "familiarity"].value_counts().to_dict()
+    assert fam == {1: 501, 2: 436, 3: 259}
+
+
+def test_screen_outs_carry_only_screener_and_sector_columns(default):
+    sector_cols = {"resp_id", "disposition", "sample_source", "medical_share", "org_type", "role", "familiarity",
+                   "credential", "specialty", "work_setting", "discharge_planner"}
+    u30 = default[default["disposition"] == 2]
+    assert (u30["medical_share"] == 1).all()
+    assert set(u30.columns[u30.notna().any()]) == {"resp_id", "disposition", "sample_source", "medical_share",
+                                                    "org_type", "role"}
+    nf = default[default["disposition"] == 3]
+    assert set(nf.columns[nf.notna().any()]) <= sector_cols
+    assert nf["familiarity"].isin([4, 9]).all()
+
+
+def test_proportional_structure_for_other_sizes():
+    df = synth.generate(n=598, seed=7)
+    counts = df["disposition"].value_counts().to_dict()
+    assert counts == {1: 598, 2: round(981 * 598 / 1196), 3: 210}
+    assert not [p for p in validate.check(df, CB) if p.severity == "error"]
+
+
+def test_deterministic(default):
+    synth._CACHE.clear()
+    again = synth.generate()
+    pd.testing.assert_frame_equal(default, again)
+    other = synth.generate(seed=1)
+    assert not other.equals(again)
+
+
+def test_write_reproduces_committed_csv(tmp_path):
+    out = synth.write(tmp_path / "synthetic.csv")
+    committed = synth.DEFAULT_PATH.read_bytes()
+    assert out.read_bytes() == committed, "regenerate with `python -m calaim.synth` after changing the generator or registry"
+    text = committed.decode("utf-8")
+    assert "\r" not in text and ".0," not in text and text.endswith("\n")
+
+
+def test_notes_are_current_and_say_synthetic():
+    notes = synth.notes_md()
+    assert synth.NOTES_PATH.read_text(encoding="utf-8") == notes
+    assert "synthetic" in notes.lower() and "not survey evidence" in notes
+    assert str(synth.DEFAULT_SEED) in notes
+
+
+def test_fast_derive_matches_recode(default, derived):
+    cols = {c: default[c].to_numpy(dtype=float) for c in default.columns}
+    fast = synth.fast_derive(cols, CB)
+    for name, value in fast.items():
+        ref = derived[name]
+        a = np.asarray(value)
+        if a.dtype == bool:
+            assert np.array_equal(a, ref.fillna(False).to_numpy(dtype=bool)), name
+        else:
+            assert np.allclose(a.astype(float), pd.to_numeric(ref).to_numpy(dtype=float), equal_nan=True), name
+
+
+def test_fidelity_to_the_registry(default):
+    """At least 95% of the evaluable registry rows (context rows excluded) match on the default
+    data; every row can be evaluated (no column or model is missing)."""
+    findings = pytest.importorskip("calaim.findings")
+    res = findings.evaluate(default)
+    fid = findings.fidelity(res)
+    assert fid["not_in_data"] == 0, res.loc[res["status"] == "not in data", ["id", "note"]].to_string()
+    misses = res.loc[res["status"] == "miss", "id"].tolist()
+    assert fid["share_matched"] >= 0.95, f"fidelity {fid['share_matched']:.1%}; misses: {misses}"
+
+
+def test_planted_odds_ratios_recovered_on_a_large_sample():
+    """Fit the paper's participation model on 60,000 synthetic completes: the planted odds
+    ratios come back within 10%."""
+    models = pytest.importorskip("calaim.models")
+    big = synth.generate(n=60_000, seed=synth.DEFAULT_SEED)
+    d = synth.fast_derive({c: big[c].to_numpy(dtype=float) for c in big.columns}, CB)
+    frame = pd.DataFrame({k: d[k] for k in ("contracted", "single_county", "pilot", "prior_mc_contract", "fte_lt50",
+                                            "nonprofit", "housing_provider", "pop_sso_analytic")})
+    frame["role4"] = big["role"].map({1: "senior", 2: "manager", 3: "frontline", 4: "other"}).astype(object)
+    res = models.fit_formula(frame, models.MODELS["participation"].formula, frame["pop_sso_analytic"])
+    got = res.set_index("term")["odds_ratio"]
+    for term, planted in synth.PARTICIPATION_OR.items():
+        assert got[term] == pytest.approx(planted, rel=0.10), term
+    pilot = models.fit_formula(frame, models.MODELS["pilot"].formula, frame["pop_sso_analytic"]).set_index("term")["odds_ratio"]
+    for term, planted in synth.PILOT_OR.items():
+        assert pilot[term] == pytest.approx(planted, rel=0.10), term
+
+
+def test_engine_meets_overlapping_group_targets():
+    """The fitted allocation meets shares on overlapping groups to within a respondent or two."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    a = rng.random(n) < 0.3
+    b = rng.random(n) < 0.5
+    G = np.stack([np.ones(n, bool), a, b, a & b], axis=1)
+    targets = [synth.Target(G[:, 0], (1,), 40.0), synth.Target(a, (1,), 70.0), synth.Target(b, (1,), 20.0),
+               synth.Target(a & b, (1,), 50.0)]
+    for i, t in enumerate(targets):
+        t._g = i
+    vals, fit = synth.allocate([1, 0], [0.5, 0.5], G, targets, rng)
+    for t in targets:
+        got = 100 * (vals[t.mask] == 1).mean()
+        assert abs(got - t.value) <= 100 * 2 / t.mask.sum() + 0.5
