@@ -44,7 +44,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv install book test clean lock
+.PHONY: help venv install book test bench refresh clean lock
 
 help:  ## list the targets
 	@echo "calaim-book targets:"
@@ -73,6 +73,13 @@ ifneq ($(NOTEBOOKS),)
 else
 	@echo "nbval: no committed chapters/*.ipynb yet, nothing to check"
 endif
+
+bench: $(STAMP)  ## time the build: execution vs HTML, 1x vs 100x data, and a no-kernel floor
+	$(PY) benchmarks/bench_build.py
+	$(PY) benchmarks/bench_synth.py
+
+refresh: $(STAMP)  ## re-execute the committed chapters on the default data (after changing code)
+	$(PY) -m calaim.cli refresh
 
 clean:  ## remove the built book and caches (keeps .venv)
 	rm -rf _build $(OUT) .pytest_cache .ruff_cache
