@@ -100,12 +100,21 @@ def default_data_path() -> Path | None:
 
 def check_data(path: Path) -> None:
     """Load ``path`` with :func:`calaim.io.load`; raise BuildError listing every problem."""
-    try:
-        from calaim import io as calaim_io
-    except ImportError:
-        return  # the reader is not there yet: the notebooks will report problems themselves
+    from calaim import io as calaim_io
+
     try:
         calaim_io.load(path)
+    except Exception as exc:  # noqa: BLE001 - every reader error becomes a build error
+        raise BuildError("data", "\n".join(problem_lines(exc)) or repr(exc)) from exc
+
+
+def prepare_data(staged: Path) -> Path:
+    """Read, validate and derive the staged data file once, for every chapter to load
+    (:func:`calaim.chapter.write_prepared`); raise BuildError listing every problem."""
+    from calaim import chapter
+
+    try:
+        return chapter.write_prepared(staged)
     except Exception as exc:  # noqa: BLE001 - every reader error becomes a build error
         raise BuildError("data", "\n".join(problem_lines(exc)) or repr(exc)) from exc
 
@@ -392,8 +401,8 @@ def build(
     nb_data = ""
     if data_path is not None and data_path.exists():
         log(f"        using {data_path.name}" + ("" if data else " (default, synthetic)"))
-        check_data(data_path)
         nb_data = stage_data(data_path, stage)
+        prepare_data(stage / STAGE_DATA_DIR / data_path.name)
     elif notebooks:
         raise BuildError("data", "no data file given and no default data set in data/synthetic/")
     else:

@@ -75,18 +75,28 @@ class Context:
         lines.append(":::")
         return Markdown("\n".join(lines))
 
-    def evaluated(self) -> pd.DataFrame:
-        if self._evaluated is None:
-            from calaim import findings
+    def evaluated(self, sections: list[str] | None = None) -> pd.DataFrame:
+        """The registry rows (all, or those of ``sections``) computed on this chapter's data."""
+        from calaim import findings
 
-            self._evaluated = findings.evaluate(self.df, cb=self.cb, min_base=self.min_base)
-        return self._evaluated
+        if self._evaluated is None:
+            self._evaluated = pd.DataFrame()
+        done = set(self._evaluated["section"]) if len(self._evaluated) else set()
+        reg = findings.load_registry()
+        wanted = set(reg["section"]) if sections is None else set(sections)
+        todo = wanted - done
+        if todo:
+            new = findings.evaluate(self.df, registry=reg[reg["section"].isin(todo)], cb=self.cb, min_base=self.min_base)
+            self._evaluated = pd.concat([self._evaluated, new], ignore_index=True) if len(self._evaluated) else new
+        ev = self._evaluated[self._evaluated["section"].isin(wanted)]
+        order = {rid: i for i, rid in enumerate(reg["id"])}
+        return ev.sort_values("id", key=lambda s: s.map(order)).reset_index(drop=True)
 
     def scorecard(self, section: str | list[str]) -> pd.DataFrame:
         """Published vs reproduced for one section, ready to display (copyable HTML table)."""
         sections = [section] if isinstance(section, str) else list(section)
-        ev = self.evaluated()
-        ev = ev[ev["section"].isin(sections) & (ev["status"] != "context")]
+        ev = self.evaluated(sections)
+        ev = ev[ev["status"] != "context"]
         return scorecard_table(ev, wave=self.wave)
 
 
@@ -128,18 +138,46 @@ def is_synthetic(path: Path) -> bool:
     return False
 
 
+def prepared_path(path: Path) -> Path:
+    """Where the build stores the validated, derived frame of a staged data file."""
+    return path.with_name(path.name + ".prepared.pkl")
+
+
+def prepare(path: Path, cb: codebook.Codebook | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read, validate (raising DataError on errors) and derive a data file; return the derived
+    frame and the validation warnings."""
+    from calaim import io, validate
+
+    cb = cb or codebook.load()
+    raw = io.read(path, cb)
+    warnings = [p.message for p in validate.check(raw, cb, source=path.name)]
+    return recode.derive(raw, cb), warnings
+
+
+def write_prepared(path: Path, cb: codebook.Codebook | None = None) -> Path:
+    """Prepare a staged data file once for all chapters (the build calls this): chapters then
+    load the pickle instead of reading, validating and deriving the file again each."""
+    df, warnings = prepare(path, cb)
+    target = prepared_path(path)
+    pd.to_pickle({"frame": df, "warnings": warnings, "size": path.stat().st_size}, target)
+    return target
+
+
 def setup(data_path: str | None = None, wave: str = PUBLISHED_WAVE, min_base: int = 30, cb: codebook.Codebook | None = None) -> Context:
     """Load, validate and derive the chapter's data; set the plotting theme.
 
     ``data_path`` empty means the synthetic default. Invalid data raise
     :class:`calaim.validate.DataError` listing every problem.
     """
-    from calaim import io, validate
-
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
-    raw = io.read(path, cb)
-    warnings = [p.message for p in validate.check(raw, cb, source=path.name)]
-    df = recode.derive(raw, cb)
+    cache = prepared_path(path)
+    if cache.is_file():
+        stored = pd.read_pickle(cache)  # written by calaim.build for this very file
+        if stored["size"] != path.stat().st_size:
+            raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
+        df, warnings = stored["frame"], stored["warnings"]
+    else:
+        df, warnings = prepare(path, cb)
     plots.set_theme()
     return Context(df=df, cb=cb, data_path=path, wave=str(wave), min_base=int(min_base), synthetic=is_synthetic(path), warnings=warnings)

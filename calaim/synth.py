@@ -40,6 +40,15 @@ via :func:`calaim.findings.load_registry`); structural counts are written down b
 table they come from. :func:`notes_md` writes the data set's notes: what is pinned by a
 published number and what is model fill. The data are synthetic: they reproduce the published
 structure and margins, they are not evidence about CalAIM.
+
+Public API: :func:`generate` (a DataFrame), :func:`write` / :func:`to_csv_bytes` (deterministic
+CSV), :func:`notes_md` / :func:`write_notes`, :func:`fit_report` (fitted vs published per
+target), :func:`load_targets`, :func:`fast_derive` (the recodes the generator needs, on numpy
+arrays), and the engine (:func:`allocate` = :func:`prepare` + :func:`assign`, :class:`Target`).
+``python -m calaim.synth`` rewrites ``data/synthetic/`` (the CSV and NOTES.md). Everything is
+vectorised: a million completes take well under a minute (``benchmarks/bench_synth.py``);
+above 250,000 respondents per item, codes are handed out by within-cell quantiles instead of a
+sort, which is exact to a fraction of a percent.
 """
 
 from __future__ import annotations
@@ -47,16 +56,15 @@ from __future__ import annotations
 import io
 import math
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import optimize
 
 from calaim import DATA_DIR
 from calaim.codebook import Codebook, load
-
 
 DEFAULT_N = 1196
 DEFAULT_SEED = 20231124
@@ -219,15 +227,19 @@ COLUMN_PRIOR = {
 }
 SATISFACTION_PRIOR = (5.9, 2.1)  # mean, sd of a discretised normal on 0-10
 SECOND_RACE_SHARE = 5.0  # percent of completes naming a second race / ethnicity (model fill)
-MCP_CONTRACTS_PRIOR = {0: 2, 1: 28, 2: 24, 3: 15, 4: 10, 5: 7, 6: 5, 7: 3, 8: 2, 9: 1, 10: 1.5, 12: 0.8, 15: 0.5, 20: 0.2}
+MCP_CONTRACTS_PRIOR = {0: 2, 1: 28, 2: 24, 3: 15, 4: 10, 5: 7, 6: 5, 7: 3, 8: 2, 9: 1, 10: 1.5, 12: 0.8, 15: 0.5,
+                       20: 0.2}
 MULTI_PRIOR = {  # percent selecting each option (model fill where nothing is published)
     "race": {"white": 49, "latino": 21, "asian": 12, "black": 9, "aian": 2, "nhpi": 1, "other": 4, "declined": 5},
-    "support": {"rates": 36, "funding": 33, "dhcs_guidance": 30, "lower_admin": 30, "mcp_guidance": 26, "peer_learning": 25,
+    "support": {"rates": 36, "funding": 33, "dhcs_guidance": 30, "lower_admin": 30, "mcp_guidance": 26,
+                "peer_learning": 25,
                 "payment_structure": 23, "mcp_standard": 23, "troubleshoot": 22, "faster_payment": 18},
-    "levers": {"rates": 40, "funding": 38, "dhcs_guidance": 28, "lower_admin": 27, "mcp_guidance": 27, "peer_learning": 20,
+    "levers": {"rates": 40, "funding": 38, "dhcs_guidance": 28, "lower_admin": 27, "mcp_guidance": 27,
+               "peer_learning": 20,
                "payment_structure": 22, "mcp_standard": 18, "troubleshoot": 16, "faster_payment": 15},
-    "partner": {"housing": 55, "respite": 28, "food": 30, "asthma": 8, "older_adults": 35, "sobering": 21, "home_mod": 11,
-                "home_health": 27, "assisted_living": 17, "snf": 22, "hospital": 24, "pcp": 33, "mcp": 35, "county_bh": 42,
+    "partner": {"housing": 55, "respite": 28, "food": 30, "asthma": 8, "older_adults": 35, "sobering": 21,
+                "home_mod": 11, "home_health": 27, "assisted_living": 17, "snf": 22, "hospital": 24, "pcp": 33,
+                "mcp": 35, "county_bh": 42,
                 "mhsud": 43, "corrections": 16, "none": 8},
     "partnership_traits": {"communicate": 75, "unmet_needs": 68, "same_language": 45, "give_take": 50, "trust": 55},
     "sso_type": {"housing": 65, "food": 48, "info_referral": 48, "general": 47, "benefits": 38, "older_adults": 34,
@@ -270,23 +282,28 @@ CACHE_MAX_N = 100_000
 def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, cb: Codebook | None = None,
              registry: pd.DataFrame | None = None) -> pd.DataFrame:
     """A synthetic respondent-level frame: ``n`` completed interviews plus the screen-outs in
-    proportion (981 under 30% Medi-Cal, 420 not familiar, for n = 1,196), every codebook column
-    in codebook order, nullable integers, missing where a respondent was not asked.
+    proportion (981 under 30% Medi-Cal and 420 not familiar for n = 1,196), every codebook
+    column in codebook order, with the dtypes :func:`calaim.io.load` gives a file (id as
+    nullable integers, codes as float64, NaN where a respondent was not asked).
 
-    ``registry`` defaults to the findings registry (:func:`load_targets`); the result is
-    deterministic given (n, seed, codebook, registry) and cached in memory."""
+    ``registry`` (the calibration targets) defaults to the findings registry (see
+    :func:`load_targets`). The result is deterministic given (n, seed, codebook, registry);
+    frames up to :data:`CACHE_MAX_N` completes are cached in memory (a copy is returned)."""
+    return _generated(n, seed, cb, registry)[0].copy() if n <= CACHE_MAX_N else _generated(n, seed, cb, registry)[0]
+
+
+def _generated(n, seed, cb=None, registry=None) -> tuple[pd.DataFrame, _Generator]:
     cb = cb or load()
     reg = load_targets() if registry is None else registry
     key = (int(n), int(seed), cb.source, id(cb), _registry_key(reg))
     if key in _CACHE:
-        return _CACHE[key][0].copy()
+        return _CACHE[key]
     g = _build(int(n), int(seed), cb, reg)
-    frame = _frame_of(g)
-    if n > CACHE_MAX_N:  # a big frame is neither copied nor kept
-        return frame
-    _CACHE.clear()
-    _CACHE[key] = (frame, g)
-    return frame.copy()
+    out = (_frame_of(g), g)
+    if n <= CACHE_MAX_N:  # a big frame is neither copied nor kept
+        _CACHE.clear()
+        _CACHE[key] = out
+    return out
 
 
 def _build(n: int, seed: int, cb: Codebook, reg: pd.DataFrame) -> _Generator:
@@ -297,7 +314,7 @@ def _build(n: int, seed: int, cb: Codebook, reg: pd.DataFrame) -> _Generator:
     g.latent = {"breadth": g.rng("latent:breadth").standard_normal(g.n_all)}
     g.derive()
     _designate_incomplete(g)
-    _stage_profile(g, st)
+    _stage_profile(g)
     _stage_geography(g)
     _stage_sso_profile(g)
     g.derive()
@@ -309,7 +326,8 @@ def _build(n: int, seed: int, cb: Codebook, reg: pd.DataFrame) -> _Generator:
     return g
 
 
-def write(path: str | Path = DEFAULT_PATH, n: int = DEFAULT_N, seed: int = DEFAULT_SEED, cb: Codebook | None = None) -> Path:
+def write(path: str | Path = DEFAULT_PATH, n: int = DEFAULT_N, seed: int = DEFAULT_SEED,
+          cb: Codebook | None = None) -> Path:
     """Write :func:`generate` as CSV (see :func:`to_csv_bytes`) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -321,17 +339,16 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """Deterministic CSV bytes: given column order, integers without '.0', empty for missing,
     '\\n' line endings, UTF-8."""
     buf = io.StringIO()
-    ints = pd.DataFrame({c: df[c].round().astype("Int64") if pd.api.types.is_numeric_dtype(df[c]) else df[c] for c in df.columns})
+    ints = pd.DataFrame({c: df[c].round().astype("Int64") if pd.api.types.is_numeric_dtype(df[c]) else df[c]
+                         for c in df.columns})
     ints.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode("utf-8")
 
 
 def fit_report(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """Per published number used as a target: the value the fitted model expects (before
-    rounding to respondents). Diagnostics for the notes and the tests."""
-    generate(n, seed)
-    g = next(iter(_CACHE.values()))[1]
-    return pd.DataFrame(g.fits)
+    """One row per fitted target: the registry ids it stands for, the column, the published
+    value and the value the fitted model expects before rounding to respondents."""
+    return pd.DataFrame(_generated(n, seed)[1].fits)
 
 
 def _registry_key(reg: pd.DataFrame) -> int:
@@ -381,7 +398,8 @@ def _scale(count: float, n: int) -> int:
 
 def _shuffled(values_counts: dict, rng: np.random.Generator) -> np.ndarray:
     """A shuffled array holding each key ``count`` times (exact allocation)."""
-    arr = np.concatenate([np.full(int(c), k) for k, c in values_counts.items() if c > 0]) if values_counts else np.array([])
+    parts = [np.full(int(c), k) for k, c in values_counts.items() if c > 0]
+    arr = np.concatenate(parts) if parts else np.array([])
     rng.shuffle(arr)
     return arr
 
@@ -578,7 +596,8 @@ def fit_tilt(q, G, targets, codes, offsets: Offsets | None = None, ridge: float 
                 d[r] = max(0.0, (m[r] - tgt[r] + (0.01 if c == "lt" else 0.0)) / scale[r])
         return np.concatenate([d, ridge * theta])
 
-    sol = optimize.least_squares(resid, np.zeros(R), method="trf", xtol=1e-10, ftol=1e-10, gtol=1e-10, max_nfev=200 * (R + 1))
+    sol = optimize.least_squares(resid, np.zeros(R), method="trf", xtol=1e-10, ftol=1e-10, gtol=1e-10,
+                                 max_nfev=200 * (R + 1))
     theta = sol.x
     P = _softmax(logq[None, :] + OFF + Wg @ (theta[:, None] * phi))
     return inv, Gc, nc, oc, Fit(theta, model(theta), targets, C), P
@@ -836,22 +855,17 @@ def _offsets_from_covariates(codes: list, covs: dict[str, np.ndarray], effects: 
 # =============================================================================================
 # the findings registry as calibration targets
 # =============================================================================================
-REGISTRY_FILES = ("findings.csv", "findings_part2.csv")
-
-
 def load_targets() -> pd.DataFrame:
-    """The registry rows (both files), as strings; empty frame when none exist yet."""
+    """The findings registry (all ``data/published/findings*.csv`` files) as text columns, via
+    :func:`calaim.findings.load_registry`; an empty frame when there is no registry yet."""
     try:
         from calaim import findings  # noqa: PLC0415
 
         reg = findings.load_registry()
         return reg.astype(object).where(reg.notna(), "").astype(str)
-    except Exception:  # registry module absent or incomplete: read the files
-        frames = []
-        for name in REGISTRY_FILES:
-            p = DATA_DIR / "published" / name
-            if p.exists():
-                frames.append(pd.read_csv(p, dtype=str, keep_default_na=False))
+    except Exception:  # registry module absent or incomplete: read the files as they are
+        paths = sorted((DATA_DIR / "published").glob("findings*.csv"))
+        frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -965,7 +979,8 @@ def _spec(cb: Codebook, column: str, scales: dict) -> Spec:
     if item.name == "info_source":
         latent, rho = INFO_SOURCE_LATENT[col.part]
     if col.kind == "binary":
-        opts = MULTI_PRIOR.get(item.name) or MULTI_PRIOR.get("partnership_traits" if item.name.startswith("pp_") else "", {})
+        family = "partnership_traits" if item.name.startswith("pp_") else item.name
+        opts = MULTI_PRIOR.get(family, {})
         p = opts.get(col.part, 25) / 100
         return Spec([1, 0], np.array([p, 1 - p]), [1, 0], (), latent, rho)
     if col.kind == "scale":
@@ -993,15 +1008,11 @@ def _spec(cb: Codebook, column: str, scales: dict) -> Spec:
 # =============================================================================================
 def _scaled_table(n: int) -> list[tuple]:
     """Archetype rows scaled to ``n`` completes (largest remainder on the leaf counts)."""
-    leaves = []
-    for name, orgs, roles, kind in ARCHETYPES:
-        size = sum(orgs.values())
-        for j, r in enumerate(roles):
-            leaves.append((name, j, r, size))
-    counts = _round_alloc([lf[2] for lf in leaves], n) if n != DEFAULT_N else np.array([lf[2] for lf in leaves])
+    leaves = [r for _, _, roles, _ in ARCHETYPES for r in roles]
+    counts = _round_alloc(leaves, n) if n != DEFAULT_N else np.array(leaves)
     out = []
     k = 0
-    for name, orgs, roles, kind in ARCHETYPES:
+    for name, orgs, _roles, kind in ARCHETYPES:
         rc = tuple(int(c) for c in counts[k:k + 3])
         k += 3
         out.append((name, orgs, rc, kind))
@@ -1016,7 +1027,7 @@ def _people(table, rng) -> pd.DataFrame:
         if size == 0:
             continue
         org_counts = _round_alloc(list(orgs.values()), size)
-        org = _shuffled(dict(zip(orgs.keys(), org_counts)), rng)
+        org = _shuffled(dict(zip(orgs.keys(), org_counts, strict=False)), rng)
         n_senior = int(round(lead * SENIOR_SHARE[kind]))
         role = _shuffled({1: n_senior, 2: lead - n_senior, 3: front, 4: other}, rng)
         rows.append(pd.DataFrame({"archetype": name, "kind": kind, "org_type": org, "role": role}))
@@ -1075,7 +1086,8 @@ def _credentials(p: pd.DataFrame, rng) -> pd.DataFrame:
     ws[rest & ~hosp] = np.where(rng.random((rest & ~hosp).sum()) < 0.6, 3, 4)
     # discharge planning (asked of hospital staff)
     dp[hosp] = np.where(kind[hosp] == "hdp", 1, 2)
-    return pd.DataFrame({"credential": cred, "specialty": spec, "work_setting": ws, "discharge_planner": dp}, index=p.index)
+    return pd.DataFrame({"credential": cred, "specialty": spec, "work_setting": ws, "discharge_planner": dp},
+                        index=p.index)
 
 
 def _sample_source(p: pd.DataFrame, n_panel: int, rng) -> np.ndarray:
@@ -1103,7 +1115,7 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     n_nf = _scale(N_SCREEN_FAMILIAR, n)
     nf_counts = _round_alloc(list(NOT_FAMILIAR_ARCHETYPES.values()), n_nf)
     table = []
-    for (name, nf), cnt in zip(NOT_FAMILIAR_ARCHETYPES.items(), nf_counts):
+    for name, cnt in zip(NOT_FAMILIAR_ARCHETYPES, nf_counts, strict=True):
         orgs, kind = next((o, k) for a, o, _, k in ARCHETYPES if a == name)
         if kind == "hdp":
             roles = _round_alloc([0, 95, 5], int(cnt))
@@ -1118,9 +1130,9 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     nf["sample_source"] = np.where(_pick(int(round(0.55 * len(nf))), np.ones(len(nf)), rng), 2, 1)
 
     n_u30 = _scale(N_SCREEN_MEDICAL, n)
-    u_orgs = _shuffled(dict(zip(UNDER30_ORGS, _round_alloc(list(UNDER30_ORGS.values()), n_u30))), rng)
+    u_orgs = _shuffled(dict(zip(UNDER30_ORGS, _round_alloc(list(UNDER30_ORGS.values()), n_u30), strict=False)), rng)
     u30 = pd.DataFrame({"archetype": "under30", "kind": "screen", "org_type": u_orgs})
-    u30["role"] = _shuffled(dict(zip([1, 2, 3, 4], _round_alloc([14, 16, 63, 7], n_u30))), rng)
+    u30["role"] = _shuffled(dict(zip([1, 2, 3, 4], _round_alloc([14, 16, 63, 7], n_u30), strict=False)), rng)
     u30["disposition"] = 2
     u30["sample_source"] = np.where(_pick(int(round(0.7 * n_u30)), np.ones(n_u30), rng), 2, 1)
     u30["medical_share"] = 1
@@ -1129,7 +1141,8 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     # social service, FQHC, BH organisations and MCPs (model fill for who is where)
     kind = comp["kind"].to_numpy()
     org = comp["org_type"].to_numpy()
-    w75 = np.select([kind == "mcp", org == 1, org == 2, kind == "bhorg", kind == "bhclin"], [8.0, 3.0, 3.0, 2.5, 1.5], default=0.8)
+    w75 = np.select([kind == "mcp", org == 1, org == 2, kind == "bhorg", kind == "bhclin"], [8.0, 3.0, 3.0, 2.5, 1.5],
+                    default=0.8)
     med = np.zeros(len(comp), dtype=np.int64)
     free = np.ones(len(comp), dtype=bool)
     bands = {c: _scale(v, n) for c, v in MEDI_BANDS.items()}
@@ -1161,7 +1174,8 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     nf_pcp = int((nf["kind"] == "pcp").sum())
     nf_hdp = int((nf["archetype"] == "hosp_hdp").sum())
     little = np.zeros(len(comp), dtype=bool)
-    for mask, pct, extra in ((is_mcp, FAM_MCP_FAMILIAR, 0), (is_pcp, FAM_PCP_FAMILIAR, nf_pcp), (is_hdp, FAM_HDP_FAMILIAR, nf_hdp)):
+    for mask, pct, extra in ((is_mcp, FAM_MCP_FAMILIAR, 0), (is_pcp, FAM_PCP_FAMILIAR, nf_pcp),
+                             (is_hdp, FAM_HDP_FAMILIAR, nf_hdp)):
         k = int(mask.sum()) - int(round(pct / 100 * (int(mask.sum()) + extra)))
         little |= _pick(max(k, 0), mask.astype(float), rng)
     special = is_mcp | is_pcp | is_hdp
@@ -1175,7 +1189,8 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     n_very = _scale(FAM_COUNTS[1], n)
     mcp_very = _pick(int(round(0.76 * (is_mcp & ~little).sum())), (is_mcp & ~little).astype(float), rng)
     role = comp["role"].to_numpy()
-    wv = np.where(np.isin(role, [1, 2]), 1.6, 1.0) * np.select([org == 1, org == 2, kind == "bhorg", is_pcp, is_hdp], [1.2, 1.2, 1.0, 0.5, 0.7], default=0.8)
+    wv = np.where(np.isin(role, [1, 2]), 1.6, 1.0) * np.select(
+        [org == 1, org == 2, kind == "bhorg", is_pcp, is_hdp], [1.2, 1.2, 1.0, 0.5, 0.7], default=0.8)
     very = mcp_very | _pick(n_very - int(mcp_very.sum()), np.where(~little & ~is_mcp, wv, 0.0), rng)
     fam[very] = 1
     fam[(fam == 0)] = 2
@@ -1196,7 +1211,7 @@ def _designate_incomplete(g: _Generator) -> None:
     sso = g.m("pop_sso")
     n_inc = _scale(412 - 355, g.n)
     counts = _round_alloc(list(SSO_INCOMPLETE.values()), n_inc)
-    reasons = _shuffled(dict(zip(SSO_INCOMPLETE, counts)), rng)
+    reasons = _shuffled(dict(zip(SSO_INCOMPLETE, counts, strict=False)), rng)
     chosen = np.flatnonzero(_pick(n_inc, sso.astype(float), rng))
     g.sso_reason = np.full(g.n_all, "", dtype=object)
     g.sso_reason[chosen] = reasons[: len(chosen)]
@@ -1210,20 +1225,25 @@ class _Generator:
     """Holds the columns generated so far, the derived frame and the registry targets."""
 
     def __init__(self, n: int, seed: int, cb: Codebook, registry: pd.DataFrame):
-        from calaim import recode  # noqa: PLC0415
-
-        self.recode = recode
         self.n, self.seed, self.cb = int(n), int(seed), cb
         self.scales = _item_scales(cb)
         self.by_col: dict[str, list[_Row]] = {}
         self.registry = registry
         src = _derived_sources(cb)
+        rank_rows = []
         for _, row in registry.iterrows() if len(registry) else []:
+            if row["statistic"] == "rank":
+                rank_rows.append(row)
+                continue
             for t in _aggregate_rows(row, cb, src) if row.get("aggregate", "") else [_translate(row, cb, src)]:
                 if t is not None:
                     self.by_col.setdefault(t.column, []).append(t)
+        for row in rank_rows:
+            t = self._rank_target(row)
+            if t is not None:
+                self.by_col.setdefault(t.column, []).append(t)
         self.fits: list[dict] = []
-        self.skipped: list[tuple[str, str]] = []
+        self.skipped: list[tuple[str, str]] = []  # registry rows that could not be targets, and why
         self.cols: dict[str, np.ndarray] = {}
         self.D: dict = {}
         self.cell_cache: dict = {}
@@ -1231,12 +1251,34 @@ class _Generator:
         self.geo_memo: dict = {}
         self.latent: dict = {}
 
+    def _rank_target(self, row) -> _Row | None:
+        """A published rank ("among the top k options") as a lower bound on the option's share in
+        the row's base: above the share of the option ranked k+1 among the others, taking each
+        option's overall published share (or its prior) as the yardstick."""
+        col = row["item"].strip()
+        if col not in self.cb.columns or self.cb.column(col).kind != "binary":
+            return None
+        if row.get("comparison", "") not in ("le", "lt"):
+            return None
+        k = int(float(row["published"])) - (1 if row["comparison"] == "lt" else 0)
+        item = self.cb.item(self.cb.column(col).item)
+        prior = MULTI_PRIOR.get(item.name, {})
+        others = []
+        for other in self.cb.columns_of(item.name):
+            if other == col:
+                continue
+            pub = [r.value for r in self.by_col.get(other, []) if r.kind == "share" and r.population == "complete"
+                   and not r.subgroup and r.cmp == "eq"]
+            others.append(float(np.mean(pub)) if pub else float(prior.get(other.split("__", 1)[1], 0)))
+        if not 1 <= k <= len(others):
+            return None
+        bar = sorted(others, reverse=True)[k - 1]  # to rank k or better, beat the k-th best of the others
+        return _Row(row["id"], col, (1,), (), "share", bar + 1.0, "ge", None, row["population"] or "complete",
+                    row.get("subgroup", ""), bool(str(row.get("inconsistency", "")).strip()), False)
+
     # ----------------------------------------------------------------- frame plumbing
     def rng(self, name: str) -> np.random.Generator:
         return _rng(self.seed, name)
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.cols)
 
     def derive(self) -> dict:
         """Derived variables and population flags of the columns so far (see fast_derive)."""
@@ -1363,10 +1405,11 @@ class _Generator:
         if ck not in self.cell_cache:
             self.cell_cache.clear()
             self.cell_cache[ck] = _cells(G, off.ids)
-        prep = prepare(spec.codes, spec.q, G, targets, self.rng(f"draw:{column}"), spec.ordinal, spec.special, off, exact,
+        prep = prepare(spec.codes, spec.q, G, targets, self.rng(f"draw:{column}"), spec.ordinal, spec.special, off,
+                       exact,
                        self.cell_cache[ck])
         if record and prep.fit is not None:
-            for t, mv in zip(prep.fit.targets, prep.fit.model):
+            for t, mv in zip(prep.fit.targets, prep.fit.model, strict=False):
                 self.fits.append({"targets": t.source, "column": column, "published": t.value,
                                   "fitted": float(mv) * (100.0 if t.kind != "mean" else 1.0), "kind": t.kind})
         return prep, spec
@@ -1397,7 +1440,7 @@ class _Generator:
 # =============================================================================================
 # stages, in the order _build runs them
 # =============================================================================================
-def _stage_profile(g: _Generator, st: pd.DataFrame) -> None:
+def _stage_profile(g: _Generator) -> None:
     """Organisation profile of completes: size, legal form, multistate, gender, race (Tables
     A4, A5), with the SSO incompletes of the paper's models forced to 'unsure'."""
     comp = g.m("pop_complete")
@@ -1422,14 +1465,15 @@ def _stage_race(g: _Generator) -> None:
     comp = g.m("pop_complete")
     cols = g.cb.columns_of("race")
     opts = [c.split("__", 1)[1] for c in cols]
-    pub = {r.column.split("__", 1)[1]: r.value for c in cols for r in g.by_col.get(c, []) if r.kind == "share" and not r.subgroup}
+    pub = {r.column.split("__", 1)[1]: r.value for c in cols for r in g.by_col.get(c, [])
+           if r.kind == "share" and not r.subgroup}
     share = np.array([pub.get(o, MULTI_PRIOR["race"].get(o, 1)) for o in opts], float)
     n = int(comp.sum())
     second = SECOND_RACE_SHARE / 100 * share / share.sum() * n
     first = np.maximum(share / 100 * n - second, 0)
     none = max(n - first.sum(), 0)
     counts = _round_alloc(np.append(first, none), n)
-    primary = _shuffled(dict(zip(range(len(opts) + 1), counts)), rng)
+    primary = _shuffled(dict(zip(range(len(opts) + 1), counts, strict=False)), rng)
     X = np.zeros((n, len(opts)), dtype=bool)
     has = primary < len(opts)
     X[np.flatnonzero(has), primary[has]] = True
@@ -1452,14 +1496,15 @@ def _stage_geography(g: _Generator) -> None:
     org = g.cols["org_type"][idx]
     sso = org == 1
     small = np.isin(g.cols["fte"][idx], [1, 2, 3])
-    w_state = np.select([org == 14, org == 4, org == 13, org == 3], [6.0, 3.0, 3.0, 1.0], default=0.6) * np.where(sso, 0.6, 1.0)
+    w_state = np.select([org == 14, org == 4, org == 13, org == 3], [6.0, 3.0, 3.0, 1.0], default=0.6)
+    w_state = w_state * np.where(sso, 0.6, 1.0)
     statewide = _pick(int(round(STATEWIDE_SHARE / 100 * n)), w_state, rng)
     regions = list(REGION_SHARE)
     # home regions: exact counts, scaled to the non-statewide respondents
     second = {r: _scale(SECOND_REGION[r], g.n) for r in regions}
     home_n = _round_alloc([REGION_SHARE[r] * n / 100 - second[r] for r in regions], int((~statewide).sum()))
     home = np.full(n, -1)
-    home[~statewide] = _shuffled(dict(zip(range(len(regions)), home_n)), rng)
+    home[~statewide] = _shuffled(dict(zip(range(len(regions)), home_n, strict=False)), rng)
     counties = list(cb.counties)
     creg = np.array([regions.index(cb.counties[c]["region"]) for c in counties])
     cw = np.array([COUNTY_WEIGHT.get(c, 10.0) for c in counties])
@@ -1552,7 +1597,8 @@ def _stage_providers(g: _Generator) -> None:
     covs = {
         "single_county": g.v("single_county"), "pilot": g.v("pilot"), "prior_mc_contract": g.v("prior_mc_contract"),
         "fte_lt50": g.v("fte_lt50"), "nonprofit": g.v("nonprofit"), "housing_provider": g.v("housing_provider"),
-        "manager": (role == 2).astype(float), "frontline": (role == 3).astype(float), "other_role": (role == 4).astype(float),
+        "manager": (role == 2).astype(float), "frontline": (role == 3).astype(float),
+        "other_role": (role == 4).astype(float),
     }
     covs = {k: np.where(sso, np.nan_to_num(v), 0.0) for k, v in covs.items()}
     spec = Spec([1, 0], np.array([0.5, 0.5]), None, (), None, 0.0)
@@ -1697,7 +1743,9 @@ def _stage_success(g: _Generator) -> None:
     anyn = np.zeros(g.n_all, dtype=bool)
     for col in named:
         anyn |= g.cols[col] == 1
-    g.cols["success__other_success"] = np.where(comp, np.where(said & ~anyn, 1, np.where(said, (g.rng("success").random(g.n_all) < 0.3), 0)), np.nan).astype(float)
+    also = g.rng("success").random(g.n_all) < 0.3  # some naming a listed success name another one too
+    other = np.where(said & ~anyn, 1.0, np.where(said & also, 1.0, 0.0))
+    g.cols["success__other_success"] = np.where(comp, other, np.nan)
 
 
 def _cap_picks(g: _Generator, cols: list, answer: np.ndarray, cap: int) -> None:
@@ -1727,7 +1775,8 @@ def _cap_picks(g: _Generator, cols: list, answer: np.ndarray, cap: int) -> None:
                 continue
             ro = _rank_in_cell(cell[over], rng)
             ru = _rank_in_cell(cell[under], rng)
-            m = np.minimum(np.bincount(cell[over], minlength=cell.max() + 1), np.bincount(cell[under], minlength=cell.max() + 1))
+            nc = cell.max() + 1
+            m = np.minimum(np.bincount(cell[over], minlength=nc), np.bincount(cell[under], minlength=nc))
             give, take = over[ro < m[cell[over]]], under[ru < m[cell[under]]]
             X[give, k], X[take, k] = False, True
             picks[give] -= 1
@@ -1758,9 +1807,9 @@ def _stage_partner(g: _Generator) -> None:
         random subset only (choosing rho on a large population)."""
         if sub is not None:
             return [_assign_large(p, math.sqrt(rho) * trait + math.sqrt(1 - rho) * e, g.rng(f"assign:{col}"), sub)
-                    for p, e, col in zip(preps, own, cols)]
+                    for p, e, col in zip(preps, own, cols, strict=False)]
         return [assign(p, math.sqrt(rho) * trait + math.sqrt(1 - rho) * e, g.rng(f"assign:{col}"))
-                for p, e, col in zip(preps, own, cols)]
+                for p, e, col in zip(preps, own, cols, strict=False)]
 
     best = (np.inf, 0.5)
     sub = np.sort(g.rng("partner_sub").choice(len(idx), size=100_000, replace=False)) if len(idx) > LARGE else None
@@ -1772,7 +1821,7 @@ def _stage_partner(g: _Generator) -> None:
                 best = (err, rho)
     rho = best[1]
     values = draw(rho)
-    for col, v in zip(cols, values):
+    for col, v in zip(cols, values, strict=False):
         g.set(col, v, comp)
     npart = np.sum([v == 1 for v in values], axis=0)
     # 'no partnership in any of these sectors': a share of those with none listed say so,
@@ -1874,7 +1923,8 @@ def fast_derive(cols: dict, cb: Codebook, memo: dict | None = None) -> dict:
             j = [i for i, k in enumerate(counties) if cb.counties[k]["region"] == region]
             d[f"region_{region}"] = (sel[:, j].any(axis=1) if j else np.zeros(n, bool)) & ~statewide
         models = sorted(set(c["model"] for c in cb.counties.values()))
-        anym = np.stack([sel[:, [i for i, k in enumerate(counties) if cb.counties[k]["model"] == m]].any(axis=1) for m in models], axis=1)
+        anym = np.stack([sel[:, [i for i, k in enumerate(counties) if cb.counties[k]["model"] == m]].any(axis=1)
+                         for m in models], axis=1)
         nm = anym.sum(axis=1)
         pm = np.where(nm == 1, np.array(models, dtype=object)[anym.argmax(axis=1)], np.where(nm > 1, "multiple", None))
         pm = np.where(statewide, "statewide", pm)
@@ -1949,26 +1999,27 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
     """The data set's notes (``data/synthetic/NOTES.md``): how the file was made, which values a
     published number pins down and which are model fill, and the caveat. Deterministic."""
     cb = load()
-    df = generate(n, seed)
-    g = next(iter(_CACHE.values()))[1] if n <= CACHE_MAX_N else None
+    df, g = _generated(n, seed)
     reg = load_targets()
     n_all = len(df)
     n_comp = int((df["disposition"] == 1).sum())
-    fits = pd.DataFrame(g.fits) if g is not None else pd.DataFrame(columns=["targets", "column"])
+    fits = pd.DataFrame(g.fits, columns=["targets", "column", "published", "fitted", "kind"])
     used_ids = sorted({i for t in fits["targets"] for i in str(t).split(";") if i})
     targeted_cols = sorted(set(fits["column"]) - {"_contracted"})
-    answer_cols = [c for c in cb.columns if c not in STRUCTURE_COLUMNS and c != cb.id_column and not c.startswith("county__")]
+    answer_cols = [c for c in cb.columns
+                   if c not in STRUCTURE_COLUMNS and c != cb.id_column and not c.startswith("county__")]
     per_item: dict = {}
     for c in answer_cols:
         it = cb.column(c).item
         tot, hit = per_item.get(it, (0, 0))
         per_item[it] = (tot + 1, hit + (c in targeted_cols))
-    structural = {"statewide", "ecm_provider", "cs_provider", "fte", "legal_type", "sso_type", "wpc_hh"}
+    structural = {"statewide", "ecm_provider", "cs_provider", "fte", "legal_type", "sso_type", "wpc_hh", "race"}
     fill_items = sorted(it for it, (tot, hit) in per_item.items() if hit == 0 and it not in structural)
     part_items = sorted(f"{it} ({hit} of {tot} columns)" for it, (tot, hit) in per_item.items() if 0 < hit < tot)
     stat = reg["statistic"] if len(reg) else pd.Series(dtype=str)
     n_rows = int((stat != "context").sum())
     inconsistent = int((reg["inconsistency"].str.strip() != "").sum()) if len(reg) else 0
+    published = ("single_county", "pilot", "prior_mc_contract")
     lines = [
         "# Synthetic CalAIM implementer survey data (2023 wave)",
         "",
@@ -2019,13 +2070,14 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
         "   attitude shifted by sector, familiarity, pilot participation and contracting; IT adoption;",
         "   partnering breadth; SSO experience) plus item noise, so answers correlate across items",
         "   without moving any fitted margin. The partnering trait's weight is chosen so that the",
-        f"   0 / 1 / 2 / 3+ partner-sector distribution of Figure 14 holds (correlation {getattr(g, 'partner_rho', float('nan')):g}).",
+        "   0 / 1 / 2 / 3+ partner-sector distribution of Figure 14 holds (correlation "
+        f"{getattr(g, 'partner_rho', float('nan')):g}).",
         "",
         "## The paper's models (planted)",
         "",
-        f"- Participation (contracted ECM / CS provider) among the {int(round(355 * n / DEFAULT_N))} analytic SSO respondents:",
-        f"  published odds ratios {_fmt_or({k: PARTICIPATION_OR[k] for k in ('single_county', 'pilot', 'prior_mc_contract')})};",
-        f"  unpublished, chosen here: {_fmt_or({k: v for k, v in PARTICIPATION_OR.items() if k not in ('single_county', 'pilot', 'prior_mc_contract')})};",
+        f"- Participation (contracted ECM / CS provider) among the {_scale(355, n)} analytic SSO respondents:",
+        f"  published odds ratios {_fmt_or({k: v for k, v in PARTICIPATION_OR.items() if k in published})};",
+        f"  unpublished, chosen here: {_fmt_or({k: v for k, v in PARTICIPATION_OR.items() if k not in published})};",
         "  intercept fitted to 66% contracted.",
         f"- Pilot participation (unpublished values for a published direction): {_fmt_or(PILOT_OR)}.",
         f"- Prior managed care contracting (unpublished fill): {_fmt_or(PRIOR_MC_OR)}.",
@@ -2035,37 +2087,70 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for col, ors in OUTCOME_OR.items():
-        lines.append(f"| {col} | {ors['contracted']:g} | {ors['manager']:g} | {ors['frontline']:g} | {ors['housing_provider']:g} |")
+        cells = " | ".join(f"{ors[k]:g}" for k in ("contracted", "manager", "frontline", "housing_provider"))
+        lines.append(f"| {col} | {cells} |")
     lines += [
         "",
-        f"Other role vs senior leader: {OUTCOME_OTHER_ROLE_OR:g}; single county, size and nonprofit: 1 (no effect). Each",
-        "outcome's intercept is fitted with the item's overall and subgroup shares, so estimates on 355",
+        f"Other role vs senior leader: {OUTCOME_OTHER_ROLE_OR:g}; single county, size and nonprofit: 1 (no effect).",
+        "Each"
+        " outcome's intercept is fitted with the item's overall and subgroup shares, so estimates on 355",
         "respondents scatter around the planted values as real estimates would.",
         "",
         "## What a published number pins down, and what is model fill",
         "",
         f"- The registry holds {n_rows} rows that are not context; {len(used_ids)} of them enter the fit as",
         f"  targets on {len(targeted_cols)} answer columns (shares, means and counts, including min / max",
-        "  ranges); the structural counts above are allocated exactly; the odds ratios are planted; ranks",
-        "  and the county count follow from the fitted shares and the allocation.",
+        "  ranges, and published ranks as lower bounds on an option's share); the structural counts",
+        "  above and Table A5's race / ethnicity shares are allocated exactly; the odds ratios are",
+        "  planted; the county count follows from the allocation.",
         f"- {inconsistent} registry rows carry an inconsistency note (published numbers that contradict",
         "  each other or cannot be met on the published base). Where two published numbers about the same",
         "  thing disagree, the fit keeps the one without a note (or averages); where they cannot both",
         "  hold (e.g. Table B1 averages above the sum of their row's shares, Table A1's 4% FQHC, Table",
         "  A4's 85% MCP leaders against the 51 MCP leaders of Figures 34-35) the data follow the base.",
         f"- Model fill (no published number; prior shape and latent traits only): {', '.join(fill_items) or 'none'}.",
-        f"- Partly pinned (some columns have a published number, the rest are fill): {', '.join(part_items) or 'none'}.",
-        "- Also fill: pilot participation beyond the paper's model, the codes of targeted items that the",
-        "  report does not print (e.g. 'much' vs 'somewhat',",
-        "  'unsure', 'not applicable'), credentials and work settings beyond the sector rules, counties",
-        "  within regions (weighted by approximate Medi-Cal enrolment), the number of counties, and the",
-        "  composition of the screen-outs.",
+        "- Partly pinned (some columns have a published number, the rest are fill): "
+        f"{', '.join(part_items) or 'none'}.",
+        "- Also fill: pilot participation beyond the paper's model; the codes of targeted items that the",
+        "  report does not print (e.g. 'much' vs 'somewhat', 'unsure', 'not applicable'); credentials",
+        "  and work settings beyond the sector rules; counties within regions (weighted by approximate",
+        "  Medi-Cal enrolment) and the number of counties; the composition of the screen-outs.",
         "",
+    ]
+    lines += _fidelity_lines(df, reg)
+    lines += [
         "Use the file to test the pipeline, to read the book, and to see the shape of the published",
         "findings. Do not cite anything computed from it as a finding about CalAIM.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _fidelity_lines(df: pd.DataFrame, reg: pd.DataFrame) -> list[str]:
+    """The 'Fidelity' section of the notes: calaim.findings.evaluate on the file."""
+    try:
+        from calaim import findings  # noqa: PLC0415
+    except ImportError:
+        return []
+    res = findings.evaluate(df)
+    fid = findings.fidelity(res)
+    out = [
+        "## Fidelity to the published numbers",
+        "",
+        f"`calaim.findings.evaluate` on this file: {fid['matched']} of {fid['evaluated']} evaluable registry rows",
+        f"match ({100 * fid['share_matched']:.1f}%; {fid['context']} context rows are not evaluated,",
+        f"{fid['not_in_data']} rows cannot be computed). The misses, with the registry's own note on each:",
+        "",
+        "| row | published | this file | why it cannot match |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in res[res["status"] == "miss"].itertuples():
+        note = str(r.inconsistency or "").strip()
+        if len(note) > 160:
+            note = note[:157].rsplit(" ", 1)[0] + " ..."
+        note = note or "sampling / rounding on a small base"
+        out.append(f"| `{r.id}` | {r.published:g} | {r.reproduced:.4g} | {note.replace('|', '/')} |")
+    return out + [""]
 
 
 def write_notes(path: str | Path = NOTES_PATH, n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> Path:
@@ -2078,7 +2163,8 @@ def write_notes(path: str | Path = NOTES_PATH, n: int = DEFAULT_N, seed: int = D
 def main(argv=None) -> int:
     import argparse  # noqa: PLC0415
 
-    ap = argparse.ArgumentParser(prog="python -m calaim.synth", description="Write the synthetic default data set and its notes.")
+    ap = argparse.ArgumentParser(prog="python -m calaim.synth",
+                                 description="Write the synthetic default data set and its notes.")
     ap.add_argument("--out", default=str(DEFAULT_PATH), help="CSV path (default: the committed default file)")
     ap.add_argument("--notes", default=None, help="NOTES.md path (default: next to the CSV)")
     ap.add_argument("-n", type=int, default=DEFAULT_N, help="completed interviews (default 1196)")

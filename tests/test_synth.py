@@ -92,7 +92,8 @@ def test_deterministic(default):
 def test_write_reproduces_committed_csv(tmp_path):
     out = synth.write(tmp_path / "synthetic.csv")
     committed = synth.DEFAULT_PATH.read_bytes()
-    assert out.read_bytes() == committed, "regenerate with `python -m calaim.synth` after changing the generator or registry"
+    hint = "regenerate with `python -m calaim.synth` after changing the generator or the registry"
+    assert out.read_bytes() == committed, hint
     text = committed.decode("utf-8")
     assert "\r" not in text and ".0," not in text and text.endswith("\n")
 
@@ -140,7 +141,8 @@ def test_planted_odds_ratios_recovered_on_a_large_sample():
     got = res.set_index("term")["odds_ratio"]
     for term, planted in synth.PARTICIPATION_OR.items():
         assert got[term] == pytest.approx(planted, rel=0.10), term
-    pilot = models.fit_formula(frame, models.MODELS["pilot"].formula, frame["pop_sso_analytic"]).set_index("term")["odds_ratio"]
+    pilot = models.fit_formula(frame, models.MODELS["pilot"].formula, frame["pop_sso_analytic"])
+    pilot = pilot.set_index("term")["odds_ratio"]
     for term, planted in synth.PILOT_OR.items():
         assert pilot[term] == pytest.approx(planted, rel=0.10), term
 
