@@ -31,6 +31,7 @@ class Context:
     wave: str
     min_base: int
     synthetic: bool
+    public: bool = False
     warnings: list = field(default_factory=list)
     _evaluated: pd.DataFrame | None = None
 
@@ -163,10 +164,17 @@ def write_prepared(path: Path, cb: codebook.Codebook | None = None) -> Path:
     return target
 
 
-def setup(data_path: str | None = None, wave: str = PUBLISHED_WAVE, min_base: int = 30, cb: codebook.Codebook | None = None) -> Context:
+def setup(
+    data_path: str | None = None,
+    wave: str = PUBLISHED_WAVE,
+    min_base: int = 30,
+    cb: codebook.Codebook | None = None,
+    public: bool = False,
+) -> Context:
     """Load, validate and derive the chapter's data; set the plotting theme.
 
-    ``data_path`` empty means the synthetic default. Invalid data raise
+    ``data_path`` empty means the synthetic default. ``public`` asks for the stricter disclosure
+    rules of a public release (see :mod:`calaim.tables`). Invalid data raise
     :class:`calaim.validate.DataError` listing every problem.
     """
     cb = cb or codebook.load()
@@ -180,4 +188,4 @@ def setup(data_path: str | None = None, wave: str = PUBLISHED_WAVE, min_base: in
     else:
         df, warnings = prepare(path, cb)
     plots.set_theme()
-    return Context(df=df, cb=cb, data_path=path, wave=str(wave), min_base=int(min_base), synthetic=is_synthetic(path), warnings=warnings)
+    return Context(df=df, cb=cb, data_path=path, wave=str(wave), min_base=int(min_base), synthetic=is_synthetic(path), public=bool(public), warnings=warnings)
