@@ -184,3 +184,132 @@ def test_fits_every_model_on_a_raw_frame_via_derive():
     assert table["problem"].isna().all()
     outcome_rows = table[table["model"] == "out_access"]
     assert (outcome_rows["n_dropped"] > 0).all()  # "not applicable" answers leave the base
+
+
+# ---------------------------------------------------------------------------- Firth, robust SEs
+def test_firth_intercept_only_adds_a_half_to_each_outcome():
+    y = np.array([1.0] * 3 + [0.0] * 17)
+    fr = models.firth_logit(y, np.ones((20, 1)))
+    assert fr.converged
+    assert fr.params[0] == pytest.approx(np.log(3.5 / 17.5), abs=1e-7)
+
+
+@pytest.mark.parametrize("a, b, c, d", [(12, 30, 25, 18), (9, 0, 14, 20)])  # the second is separated
+def test_firth_two_by_two_is_the_odds_ratio_of_counts_plus_a_half(a, b, c, d):
+    """Saturated 2x2: x=1 has a yes / b no, x=0 has c yes / d no."""
+    x = np.r_[np.ones(a + b), np.zeros(c + d)]
+    y = np.r_[np.ones(a), np.zeros(b), np.ones(c), np.zeros(d)]
+    df = pd.DataFrame({"y": y, "x": x})
+    table = fit_formula(df, "y ~ x", estimator="firth")
+    expected = (a + 0.5) * (d + 0.5) / ((b + 0.5) * (c + 0.5))
+    assert table.loc[0, "odds_ratio"] == pytest.approx(expected, rel=1e-6)
+    assert table.loc[0, "problem"] is None and table.loc[0, "estimator"] == "firth"
+    if b == 0:  # maximum likelihood has no finite answer here
+        assert fit_formula(df, "y ~ x")["problem"].str.contains("separation").all()
+
+
+def test_firth_is_close_to_ml_in_a_large_sample(simulated):
+    ml = fit(simulated, "participation").set_index("term")
+    firth = fit(simulated, "participation", estimator="firth").set_index("term")
+    assert np.allclose(firth["coef"], ml["coef"], atol=0.01)
+    assert np.allclose(firth["std_err"], ml["std_err"], rtol=0.01)
+    # Firth shrinks towards zero, never away from it, in a well-filled design
+    assert (firth["coef"].abs() <= ml["coef"].abs() + 1e-9).all()
+
+
+def test_robust_standard_errors_match_statsmodels_hc3(simulated):
+    robust = fit(simulated, "participation", estimator="robust").set_index("term")
+    ml = fit(simulated, "participation").set_index("term")
+    direct = smf.logit(MODELS["participation"].formula, data=simulated.assign(role4=simulated["role4"].astype(object))).fit(
+        disp=False, cov_type="HC3")
+    assert np.allclose(robust["coef"], ml["coef"])  # same point estimates
+    assert robust.loc["pilot", "std_err"] == pytest.approx(direct.bse["pilot"], rel=1e-8)
+    assert robust.loc["pilot", "ci_low"] == pytest.approx(np.exp(direct.params["pilot"] - Z95 * direct.bse["pilot"]), rel=1e-6)
+    with pytest.raises(ValueError, match="unknown estimator"):
+        fit(simulated, "participation", estimator="bayes")
+
+
+def test_compare_estimators_lays_three_fits_side_by_side(simulated):
+    table = models.compare_estimators(simulated.head(2000), "pilot")
+    assert list(table.columns.get_level_values(0).unique()) == ["ml", "robust", "firth"]
+    assert list(table.index) == ["fte_lt50", "nonprofit"]
+    assert table[("ml", "OR")].equals(table[("robust", "OR")])
+
+
+# ---------------------------------------------------------------------------- fit statistics
+def test_auc_by_hand():
+    assert models.auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)  # 3 of 4 pairs ordered
+    assert models.auc([0, 1], [0.5, 0.5]) == pytest.approx(0.5)  # a tie counts half
+    assert np.isnan(models.auc([1, 1], [0.2, 0.3]))
+
+
+def test_fit_statistics_agree_with_statsmodels(simulated):
+    details = models.fit_details(simulated, "participation")
+    res = details.result
+    assert details.stats["n"] == len(simulated) and details.stats["events"] == int(simulated["contracted"].sum())
+    assert details.stats["pseudo_r2"] == pytest.approx(res.prsquared, rel=1e-7)
+    assert 0.5 < details.stats["auc"] < 1
+    stats_table = models.fit_statistics(simulated, ["participation", "pilot"])
+    assert list(stats_table.index) == ["participation", "pilot"]
+    assert stats_table.loc["pilot", "events"] == int(simulated["pilot"].sum())
+
+
+def test_average_marginal_effect_of_a_lone_binary_predictor_is_the_difference_in_shares():
+    x = np.r_[np.ones(40), np.zeros(60)]
+    y = np.r_[np.ones(30), np.zeros(10), np.ones(24), np.zeros(36)]  # 75% vs 40%
+    details = models._fit(pd.DataFrame({"y": y, "x": x}), "y ~ x")
+    ame = models.marginal_effects(details)
+    assert list(ame["term"]) == ["x"]
+    assert ame.loc[0, "ame_pp"] == pytest.approx(35.0, abs=1e-6)
+    assert ame.loc[0, "ci_low_pp"] < 35 < ame.loc[0, "ci_high_pp"]
+    with pytest.raises(ValueError):
+        models.marginal_effects(models._fit(pd.DataFrame({"y": y, "x": x}), "y ~ x", estimator="firth"))
+
+
+# ---------------------------------------------------------------------------- mediation
+def _mediated(n=3000, direct=0.0, seed=5):
+    """x raises m strongly and m raises y strongly; x's direct effect on y is ``direct``."""
+    rng = np.random.default_rng(seed)
+    x = rng.binomial(1, 0.5, n).astype(float)
+    z = rng.binomial(1, 0.4, n).astype(float)
+    m = rng.binomial(1, 1 / (1 + np.exp(-(-1.5 + 2.0 * x + 0.3 * z)))).astype(float)
+    y = rng.binomial(1, 1 / (1 + np.exp(-(-1.0 + 2.0 * m + direct * x + 0.2 * z)))).astype(float)
+    return pd.DataFrame({"x": x, "m": m, "y": y, "z": z, "pop_all": True})
+
+
+def test_mediation_finds_a_purely_indirect_path():
+    df = _mediated()
+    res = models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200, seed=1)
+    by = res.set_index("effect")
+    indirect, direct = by.loc["indirect (through the mediator)"], by.loc["direct"]
+    assert indirect["ci_low_pp"] > 10  # x -> m -> y moves y by tens of points
+    assert direct["ci_low_pp"] < 0 < direct["ci_high_pp"]
+    assert by.loc["total", "estimate_pp"] == pytest.approx(indirect["estimate_pp"] + direct["estimate_pp"], abs=0.5)
+    assert (res["n"] == len(df)).all()
+    again = models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200, seed=1)
+    pd.testing.assert_frame_equal(res, again)  # seeded: the same bootstrap every time
+
+
+def test_mediation_names_missing_columns():
+    with pytest.raises(KeyError, match="not in this data set: m"):
+        models.mediation(_mediated(200).drop(columns="m"), "x", mediator="m", outcome="y", covariates=(), population="all")
+
+
+# ---------------------------------------------------------------------------- coverage
+@pytest.mark.slow
+def test_wald_intervals_cover_the_true_odds_ratio_about_95_percent_of_the_time():
+    """300 samples of the paper's size (n = 355) from a known participation model: the share of
+    95% CIs that contain the true odds ratio should be close to 0.95 (binomial SE ~ 1.3 points)."""
+    rng = np.random.default_rng(355)
+    truth = {"single_county": np.log(0.47), "pilot": np.log(3.0), "prior_mc_contract": np.log(2.5)}
+    hits = {t: 0 for t in truth}
+    reps, n = 300, 355
+    for _ in range(reps):
+        df = pd.DataFrame({t: rng.binomial(1, 0.4, n).astype(float) for t in truth})
+        eta = 0.3 + sum(b * df[t] for t, b in truth.items())
+        df["y"] = rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float)
+        table = fit_formula(df, "y ~ " + " + ".join(truth)).set_index("term")
+        for t, b in truth.items():
+            hits[t] += table.loc[t, "ci_low"] <= np.exp(b) <= table.loc[t, "ci_high"]
+    for t, k in hits.items():
+        assert 0.91 <= k / reps <= 0.985, (t, k / reps)
