@@ -658,6 +658,10 @@ def mediation(
     if missing:
         raise KeyError(f"not in this data set: {', '.join(missing)}")
     data = _model_frame(frame.loc[mask, needed].dropna()).reset_index(drop=True)
+    flat = [c for c in (outcome, mediator, exposure) if data[c].nunique() < 2]
+    if len(data) < 20 or flat:
+        why = f"{len(data)} complete cases" if len(data) < 20 else f"{', '.join(flat)} does not vary"
+        raise ValueError(f"mediation cannot be estimated: {why}")
     rhs_m = " + ".join([exposure, *(term_expression(c) for c in others)])
     rhs_o = " + ".join([exposure, mediator, *(term_expression(c) for c in others)])
     # Design matrices are built once with patsy and the models given as arrays with named

@@ -313,3 +313,10 @@ def test_wald_intervals_cover_the_true_odds_ratio_about_95_percent_of_the_time()
             hits[t] += table.loc[t, "ci_low"] <= np.exp(b) <= table.loc[t, "ci_high"]
     for t, k in hits.items():
         assert 0.91 <= k / reps <= 0.985, (t, k / reps)
+
+
+def test_mediation_refuses_an_empty_or_flat_base():
+    with pytest.raises(ValueError, match="complete cases"):
+        models.mediation(_mediated(10), "x", mediator="m", outcome="y", covariates=(), population="all")
+    with pytest.raises(ValueError, match="does not vary"):
+        models.mediation(_mediated(200).assign(m=1.0), "x", mediator="m", outcome="y", covariates=(), population="all")
