@@ -10,10 +10,13 @@ output and in any error:
 3. **pages**: write the generated reference pages (data dictionary, inconsistencies) into the
    staged ``chapters/``;
 4. **notebooks**: execute every staged ``chapters/*.ipynb`` with papermill, injecting
-   ``data_path``, ``wave`` and ``min_base``, then strip run times and paths from the results;
+   ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``, which also
+   sets ``CALAIM_PUBLIC=1`` for the kernels), then strip run times and paths from the results;
 5. **jupyter-book**: ``jupyter-book build`` on the staged tree with ``-W -n --keep-going``
    (any warning fails the build);
-6. **publish**: swap the new HTML into ``<out>/html``; the previous book is replaced only when
+6. **privacy**: search every text file of the new HTML for the respondent ids of the data
+   (:mod:`calaim.privacy`); any id found fails the build;
+7. **publish**: swap the new HTML into ``<out>/html``; the previous book is replaced only when
    every step above succeeded.
 
 I/O lives here (and in :mod:`calaim.io`); everything the pages show is computed by pure
@@ -195,7 +198,8 @@ def write_pages(stage: Path, registry_path: Path = REGISTRY_PATH) -> list[Path]:
 
 
 def scrub_notebook(nb: Any) -> Any:
-    """Remove run times, durations and paths that papermill and nbclient record. When papermill
+    """Remove run times, durations and paths that papermill and nbclient record, and give the
+    injected-parameters cell a fixed id instead of papermill's random one. When papermill
     injected parameters, the notebook's own defaults cell is hidden from the book (the injected
     cell, which papermill does not tag itself, shows the values actually used)."""
     nb.metadata.pop("papermill", None)
@@ -204,6 +208,8 @@ def scrub_notebook(nb: Any) -> Any:
         for cell, tags in zip(nb.cells, tags_of):
             if "parameters" in tags and "remove-cell" not in tags:
                 cell.metadata["tags"] = [*tags, "remove-cell"]
+            if "injected-parameters" in tags and "id" in cell:
+                cell["id"] = "injected-parameters"  # papermill gives it a random id on every run
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -239,6 +245,11 @@ def toc_notebooks(root: Path) -> list[Path]:
     return sorted(set(found))
 
 
+def _set_env(env: Mapping[str, str]) -> None:
+    """Worker initializer: environment variables for the kernels the worker starts."""
+    os.environ.update(env)
+
+
 def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
     """Run one notebook in place with papermill and scrub volatile metadata. Runs in a worker
     process (papermill changes the working directory, which threads would share); returns
@@ -270,12 +281,15 @@ def describe_failure(nb_path: Path, exc: BaseException) -> str:
     return f"{where}: {getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
 
 
-def execute_notebooks(stage: Path, params: Mapping[str, Any], jobs: int | None = None, log: Log = None) -> list[Path]:
+def execute_notebooks(
+    stage: Path, params: Mapping[str, Any], jobs: int | None = None, log: Log = None, env: Mapping[str, str] | None = None
+) -> list[Path]:
     """Execute every ``<stage>/chapters/*.ipynb`` in place with papermill, ``jobs`` at a time.
 
     ``params`` (``data_path``, ``wave``, ``min_base``) are injected after each notebook's
     ``parameters`` cell. Progress is shown per notebook (a line as each finishes) and overall (a
-    tqdm bar). Works with zero notebooks. If any notebook fails, the others still finish, then
+    tqdm bar). ``env`` adds environment variables for the kernels (the worker processes' own
+    environment, which papermill's kernels inherit). Works with zero notebooks. If any notebook fails, the others still finish, then
     BuildError names every failing chapter with its cell and error; the executed copies stay in
     the staging tree for inspection.
     """
@@ -289,7 +303,8 @@ def execute_notebooks(stage: Path, params: Mapping[str, Any], jobs: int | None =
         return []
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(notebooks)))
     failures: list[str] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool, tqdm(total=len(notebooks), desc="chapters", unit="nb", file=sys.stderr) as bar:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_set_env, initargs=(dict(env or {}),))
+    with pool, tqdm(total=len(notebooks), desc="chapters", unit="nb", file=sys.stderr) as bar:
         futures = {pool.submit(_execute_one, nb, params): nb for nb in notebooks}
         for fut in as_completed(futures):
             nb = futures[fut]
@@ -383,12 +398,16 @@ def build(
     registry: str | Path = REGISTRY_PATH,
     log: Log = _stderr,
     jobs: int | None = None,
+    public: bool = False,
 ) -> BuildResult:
-    """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays."""
+    """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays.
+
+    ``public`` applies the public-release disclosure rules (no count below
+    :data:`calaim.tables.PUBLIC_MIN_COUNT`) in every chapter."""
     source = Path(source).resolve()
     out = Path(out).resolve()
     stage = out / ".staging-html"
-    steps = 6
+    steps = 7
 
     log(f"[1/{steps}] stage: copying the book sources into {_show(stage)}")
     stage_tree(source, stage)
@@ -398,11 +417,15 @@ def build(
     data_path = Path(data).expanduser().resolve() if data else default_data_path()
     if data and not data_path.exists():
         raise BuildError("data", f"no such file: {data}")
-    nb_data = ""
+    nb_data, prepared = "", None
     if data_path is not None and data_path.exists():
         log(f"        using {data_path.name}" + ("" if data else " (default, synthetic)"))
         nb_data = stage_data(data_path, stage)
-        prepare_data(stage / STAGE_DATA_DIR / data_path.name)
+        try:
+            prepared = prepare_data(stage / STAGE_DATA_DIR / data_path.name)
+        except BuildError:
+            shutil.rmtree(stage, ignore_errors=True)  # nothing to inspect, and no stray copy of the data
+            raise
     elif notebooks:
         raise BuildError("data", "no data file given and no default data set in data/synthetic/")
     else:
@@ -413,8 +436,12 @@ def build(
 
     log(f"[4/{steps}] notebooks: {len(notebooks)} to execute")
     params = {"data_path": nb_data, "wave": str(wave), "min_base": int(min_base)}
+    if public:
+        params["public"] = True
+    from calaim.tables import PUBLIC_ENV
+
     try:
-        executed = execute_notebooks(stage, params, jobs=jobs, log=log)
+        executed = execute_notebooks(stage, params, jobs=jobs, log=log, env={PUBLIC_ENV: "1" if public else "0"})
     except BuildError as exc:
         kept = keep_failed(stage, out)
         raise BuildError(exc.step, f"{exc.message}\nexecuted notebooks kept for inspection in {_show(kept)}") from exc
@@ -422,11 +449,46 @@ def build(
     log(f"[5/{steps}] jupyter-book build (warnings are errors)")
     html = run_jupyter_book(stage, log=log)
 
-    log(f"[6/{steps}] publish: {_show(out / 'html')}")
+    ids = respondent_ids(prepared)
+    log(f"[6/{steps}] privacy: searching the pages for {len(ids):,} respondent ids")
+    check_privacy(html, ids)
+
+    log(f"[7/{steps}] publish: {_show(out / 'html')}")
     final = publish(html, out)
     shutil.rmtree(stage, ignore_errors=True)
     shutil.rmtree(out / "failed", ignore_errors=True)
     return BuildResult(html=final, notebooks=tuple(p.name for p in executed), data=data_path)
+
+
+def respondent_ids(prepared: Path | None) -> list[str]:
+    """The searchable respondent ids (:func:`calaim.privacy.searchable`) of the prepared data."""
+    if prepared is None or not Path(prepared).is_file():
+        return []
+    import pandas as pd
+
+    from calaim import codebook, privacy
+
+    return privacy.ids_of(pd.read_pickle(prepared)["frame"], codebook.load().id_column)
+
+
+def check_privacy(html: Path, ids: list[str]) -> None:
+    """Raise BuildError naming the files of ``html`` that show a respondent id (the first ten, each with a line)."""
+    from calaim import privacy
+
+    hits = privacy.scan(html, ids)
+    if hits:
+        by_file: dict[str, list] = {}
+        for h in hits:
+            by_file.setdefault(h.file, []).append(h)
+        shown = "\n".join(
+            f"  {f}: {len({h.id for h in hs})} id(s), first {hs[0].id!r} at line {hs[0].line}" for f, hs in list(by_file.items())[:10]
+        ) + (f"\n  ... and {len(by_file) - 10} more files" if len(by_file) > 10 else "")
+        raise BuildError(
+            "privacy",
+            f"{len({h.id for h in hits}):,} respondent id(s) appear in {len({h.file for h in hits})} file(s) of the book: "
+            f"a chapter shows respondent-level rows. The book was not published; the pages are kept in "
+            f"{_show(html)} for inspection.\n{shown}",
+        )
 
 
 def keep_failed(stage: Path, out: Path) -> Path:

@@ -11,13 +11,14 @@ module itself prints nothing.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from calaim import DATA_DIR, codebook, plots, recode
+from calaim import DATA_DIR, codebook, plots, recode, tables
 
 DEFAULT_DATA = DATA_DIR / "synthetic" / "calaim_synthetic_2023.csv"
 PUBLISHED_WAVE = "2023"
@@ -49,6 +50,14 @@ class Context:
     def has(self, *columns: str) -> bool:
         return all(c in self.df.columns for c in columns)
 
+    def parts(self, item: str) -> dict[str, str]:
+        """{data column: row or option label} for the parts of a grid / multi item that are in
+        the data (empty when the codebook has no such item)."""
+        if item not in self.cb.items:
+            return {}
+        it = self.cb.items[item]
+        return {it.column_name(k): label for k, label in it.parts.items() if it.column_name(k) in self.df.columns}
+
     def missing_note(self, what: str, columns) -> str:
         return f"*{what}: not in this data set* (missing column(s): {', '.join(f'`{c}`' for c in columns)})."
 
@@ -64,6 +73,11 @@ class Context:
             f"This chapter ran on {self.source_label}: {self.n_complete:,} completed interviews, wave {self.wave}.",
             f"Estimates on bases below {self.min_base} respondents are suppressed (shown as –).",
         ]
+        if self.public:
+            lines.append(
+                f"Public release: counts of 1 to {tables.PUBLIC_MIN_COUNT - 1} respondents, and estimates from which such a "
+                "count could be worked out, are suppressed too."
+            )
         if self.synthetic:
             lines.append(
                 "Because the data are synthetic, the reproduced numbers show that the code recomputes the report's "
@@ -146,13 +160,12 @@ def prepared_path(path: Path) -> Path:
 
 def prepare(path: Path, cb: codebook.Codebook | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Read, validate (raising DataError on errors) and derive a data file; return the derived
-    frame and the validation warnings."""
-    from calaim import io, validate
+    frame and the warnings of reading and validating it (shown in every chapter's header)."""
+    from calaim import io
 
     cb = cb or codebook.load()
-    raw = io.read(path, cb)
-    warnings = [p.message for p in validate.check(raw, cb, source=path.name)]
-    return recode.derive(raw, cb), warnings
+    raw = io.load(path, cb)
+    return recode.derive(raw, cb), list(raw.attrs.get("warnings", []))
 
 
 def write_prepared(path: Path, cb: codebook.Codebook | None = None) -> Path:
@@ -174,9 +187,13 @@ def setup(
     """Load, validate and derive the chapter's data; set the plotting theme.
 
     ``data_path`` empty means the synthetic default. ``public`` asks for the stricter disclosure
-    rules of a public release (see :mod:`calaim.tables`). Invalid data raise
-    :class:`calaim.validate.DataError` listing every problem.
+    rules of a public release (see :mod:`calaim.tables`): it sets :func:`calaim.tables.set_policy`
+    for the whole kernel, and so does the environment variable ``CALAIM_PUBLIC=1``, which
+    ``calaim build --public`` sets for every notebook (a notebook that does not pass ``public``
+    on is still public). Invalid data raise :class:`calaim.validate.DataError` listing every problem.
     """
+    public = bool(public) or os.environ.get(tables.PUBLIC_ENV) == "1"
+    tables.set_policy(min_count=tables.PUBLIC_MIN_COUNT if public else 0)
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
     cache = prepared_path(path)

@@ -1,6 +1,6 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--wave LABEL] [--min-base N] [--out DIR]
+calaim build [--data PATH] [--wave LABEL] [--min-base N] [--public] [--out DIR]
 calaim validate PATH
 calaim synth [--n N] [--seed S] [--out PATH]
 """
@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"suppress subgroup estimates on fewer than N respondents (default {DEFAULT_MIN_BASE})",
     )
     b.add_argument(
+        "--public",
+        action="store_true",
+        help="public release: also suppress every count below 11 respondents (and estimates that reveal one)",
+    )
+    b.add_argument(
         "--out",
         default=None,
         metavar="DIR",
@@ -98,7 +103,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
         kwargs["registry"] = args.registry
     try:
         out = args.out or build.default_out(args.data)
-        result = build.build(data=args.data, wave=args.wave, min_base=args.min_base, out=out, jobs=args.jobs, **kwargs)
+        result = build.build(
+            data=args.data, wave=args.wave, min_base=args.min_base, out=out, jobs=args.jobs, public=args.public, **kwargs
+        )
     except build.BuildError as exc:
         print(f"\nbuild failed at step '{exc.step}':\n{exc.message}", file=sys.stderr)
         print("the previous book (if any) was left in place", file=sys.stderr)

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from calaim import DATA_DIR, codebook, recode
+from calaim import DATA_DIR, codebook, recode, tables
 
 PUBLISHED_DIR = DATA_DIR / "published"
 DEFAULT_PATH = PUBLISHED_DIR / "findings.csv"
@@ -509,6 +509,7 @@ def evaluate(
     registry: pd.DataFrame | None = None,
     cb: codebook.Codebook | None = None,
     min_base: int = 30,
+    min_count: int | None = None,
 ) -> pd.DataFrame:
     """Recompute every registry row on ``df`` and compare it with the published value.
 
@@ -518,7 +519,17 @@ def evaluate(
     model's for odds ratios), the ``tolerance`` used, ``status`` (match / miss / not in data /
     context), ``suppressed`` (base below ``min_base``) and a ``note`` saying what was missing or
     which item an aggregate picked. Nothing raises for absent columns or models.
+
+    ``min_count`` (default: that of :func:`calaim.tables.policy`; 11 in a public release) adds
+    the small-count rule: a share or count whose count, or base minus count, is 1 to
+    ``min_count - 1`` is suppressed, as is any estimate on such a base, and such a base is
+    left empty (NA).
     """
+    min_count = tables.policy().min_count if min_count is None else int(min_count)
+
+    def tiny(k) -> bool:
+        return bool(not pd.isna(k) and 0 < k < min_count)
+
     cb = cb or codebook.load()
     reg = load_registry() if registry is None else _typed(registry)
     frame = df if "pop_complete" in df.columns else recode.derive(df, cb)
@@ -579,10 +590,15 @@ def evaluate(
         tol.append(np.nan if (directional or use_ci) else t)
         status.append("match" if ok else "miss")
         small = row.statistic in {"share", "mean", "rank", "odds_ratio"} and (pd.isna(row.base) or row.base < min_base)
+        if min_count:
+            counted = row.k if row.statistic == "share" else row.reproduced if row.statistic == "count" else np.nan
+            small = small or tiny(row.base) or tiny(counted) or (not pd.isna(counted) and tiny(row.base - counted))
         suppressed.append(bool(small))
     out["tolerance"] = tol
     out["status"] = status
     out["suppressed"] = suppressed
+    if min_count:
+        out.loc[[tiny(b) for b in out["base"]], "base"] = np.nan
     out["base"] = out["base"].astype("Int64")
     return out[RESULT_COLUMNS].reset_index(drop=True)
 

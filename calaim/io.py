@@ -16,8 +16,9 @@ SPSS and Stata files are read with pyreadstat as numeric codes. Where the file c
 labels, they are compared with the codebook's labels (ignoring case and spacing); a
 disagreement is a ``label_mismatch`` problem naming the column, the code and both labels.
 A column that holds label text instead of codes (an export made with value formats
-applied, or a CSV typed by hand) is mapped to codes by its labels; labels the codebook does
-not know are ``bad_code`` problems. Select-all columns also accept yes/no, checked/unchecked
+applied, or a CSV typed by hand) is mapped to codes by its labels, with one ``label_text``
+warning naming the columns; labels the codebook does not know are ``bad_code`` problems. A
+CSV file that starts with a UTF-8 byte-order mark is read as UTF-8, with a ``bom`` warning. Select-all columns also accept yes/no, checked/unchecked
 and the option's own label for 1.
 
 The input file is only ever opened for reading. :func:`load` is ``read`` followed by
@@ -31,6 +32,8 @@ that long), a longer label is shortened with "...".
 
 from __future__ import annotations
 
+import codecs
+import csv
 import re
 import unicodedata
 from pathlib import Path
@@ -39,7 +42,20 @@ import numpy as np
 import pandas as pd
 
 from calaim.codebook import Codebook, Column, load as load_codebook
-from calaim.validate import ERROR, WARNING, DataError, Problem, as_numeric, check, expected_codes, fmt_list, fmt_rows, fmt_value, fmt_values
+from calaim.validate import (
+    ERROR,
+    MAX_VALUES_SHOWN,
+    WARNING,
+    DataError,
+    Problem,
+    as_numeric,
+    check,
+    expected_codes,
+    fmt_list,
+    fmt_rows,
+    fmt_value,
+    fmt_values,
+)
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".sav": "sav", ".zsav": "sav", ".dta": "dta"}
 STATA_NAME_MAX = 32
@@ -110,28 +126,88 @@ def _read_csv(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
     except UnicodeDecodeError:
         raise _encoding_error(path, name) from None
     except pd.errors.ParserError as exc:
-        raise _fail("malformed_csv", name, f"{name}: the file is not well-formed CSV: {exc}") from None
+        raise _malformed_csv(path, name, exc, columns) from None
     return df, {}
+
+
+def _malformed_csv(path: Path, name: str, exc: Exception, columns: list[str]) -> DataError:
+    """A row with more fields than the header: name the row, the file line and the extra values."""
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if not m:
+        return _fail("malformed_csv", name, f"{name}: the file is not well-formed CSV: {_exc_text(exc, path, name)}")
+    expected, line, saw = (int(g) for g in m.groups())
+    extra: list[str] = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for i, record in enumerate(csv.reader(fh), 1):
+            if i == line:
+                extra = record[expected:]
+                break
+    last = columns[-1] if columns else "?"
+    shown = f": {'value' if len(extra) == 1 else 'values'} {fmt_values(extra)} beyond the last column '{last}'" if extra else ""
+    return _fail(
+        "malformed_csv",
+        name,
+        f"{name}: {fmt_rows([line - 1], 1)} has {saw} fields but the header has {expected} columns{shown}. A text answer "
+        "holding an unquoted comma (or a stray delimiter) splits a row: quote such answers or remove the extra field.",
+        column=last,
+        rows=[line - 1],
+        values=extra[:5],
+    )
+
+
+def _exc_text(exc: Exception, path: Path, name: str) -> str:
+    """A reader's error text with this machine's directories replaced by the file name."""
+    text = str(exc)
+    for long in {str(path.resolve()), str(path.absolute()), str(path)}:
+        text = text.replace(long, name)
+    return text
+
+
+def _has_bom(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(3) == codecs.BOM_UTF8
 
 
 def _encoding_error(path: Path, name: str) -> DataError:
     data = path.read_bytes()
+    for bom, what in ((codecs.BOM_UTF16_LE, "UTF-16 (little-endian)"), (codecs.BOM_UTF16_BE, "UTF-16 (big-endian)")):
+        if data.startswith(bom):
+            marks = " ".join(f"0x{b:02X}" for b in bom)
+            return _fail(
+                "encoding",
+                name,
+                f"{name}: the file is {what} text, not UTF-8: it starts with the byte-order mark {marks} (as Excel's "
+                "'Unicode Text' writes). Save it as UTF-8 (e.g. Excel's 'CSV UTF-8').",
+                values=[marks],
+            )
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         offset = exc.start
         line = data.count(b"\n", 0, offset) + 1
-        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+        start = data.rfind(b"\n", 0, offset) + 1
+        end = data.find(b"\n", offset)
+        column = offset - start + 1
         byte = data[offset]
         rows = [line - 1] if line > 1 else []
+        # which field holds the byte, and its text if the file is Windows-1252 (the usual culprit)
+        index = max(len(next(csv.reader([data[start:offset].decode("cp1252", errors="replace")]), [])) - 1, 0)
+        fields = next(csv.reader([data[start : None if end < 0 else end].decode("cp1252", errors="replace").rstrip("\r")]), [])
+        cell = fields[index] if index < len(fields) else None
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")]), [])
+        colname = header[index].strip() if line > 1 and index < len(header) else None
+        if line == 1:
+            where = f"in the header, column name {cell!r} (as Windows-1252)"
+        else:
+            where = f"column '{colname}', {fmt_rows(rows, 1)}: value {cell!r} (as Windows-1252)"
         return _fail(
             "encoding",
             name,
-            f"{name}: the file is not UTF-8 text: byte 0x{byte:02X} at offset {offset} (line {line}, column {column}"
-            f"{'' if line == 1 else f'; data row {line - 1}'}) "
+            f"{name}: {where} is not UTF-8 text: byte 0x{byte:02X} at offset {offset} (line {line}, column {column}) "
             "cannot be decoded. It may be Latin-1 / Windows-1252; save it as UTF-8 (e.g. Excel's 'CSV UTF-8').",
+            column=colname,
             rows=rows,
-            values=[f"0x{byte:02X}"],
+            values=[v for v in (cell, f"0x{byte:02X}") if v is not None],
         )
     return _fail("encoding", name, f"{name}: the file could not be decoded as UTF-8.")
 
@@ -144,7 +220,9 @@ def _read_parquet(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, di
         table = pq.read_table(path)
         df = table.to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise _fail("corrupt_file", name, f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt ({exc}).") from None
+        raise _fail(
+            "corrupt_file", name, f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt ({_exc_text(exc, path, name)})."
+        ) from None
     if not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index(drop=not any(df.index.names))
     return df, {}
@@ -158,7 +236,9 @@ def _read_stat(path: Path, cb: Codebook, name: str, fmt: str) -> tuple[pd.DataFr
         df, meta = reader(str(path), apply_value_formats=False, user_missing=False)
     except Exception as exc:  # pyreadstat raises its own and OS errors; name the file instead
         what = "SPSS" if fmt == "sav" else "Stata"
-        raise _fail("corrupt_file", name, f"{name}: the file cannot be read as {what} data; it may be truncated or corrupt ({exc}).") from None
+        raise _fail(
+            "corrupt_file", name, f"{name}: the file cannot be read as {what} data; it may be truncated or corrupt ({_exc_text(exc, path, name)})."
+        ) from None
     return df, dict(meta.variable_value_labels or {})
 
 
@@ -191,9 +271,9 @@ def _strip_text(s: pd.Series) -> pd.Series:
     return out.astype(s.dtype) if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype) else out
 
 
-def _coded(s: pd.Series, col: Column, cb: Codebook, name: str, problems: list[Problem], line_offset) -> pd.Series:
-    """A codebook column as float64 codes; label text mapped to codes; text that is neither
-    left in place (object) for validation to report."""
+def _coded(s: pd.Series, col: Column, cb: Codebook, name: str, problems: list[Problem], line_offset, noted: list) -> pd.Series:
+    """A codebook column as float64 codes; label text mapped to codes (noted in ``noted`` as
+    (column, rows, texts)); text that is neither left in place (object) for validation to report."""
     num, wrong, clean = as_numeric(s)
     if not wrong.any():
         return pd.Series(num, index=s.index, dtype="float64")
@@ -208,6 +288,9 @@ def _coded(s: pd.Series, col: Column, cb: Codebook, name: str, problems: list[Pr
     out = num.copy()
     pos = np.flatnonzero(wrong)
     out[pos[hit]] = mapped[hit].astype("float64").to_numpy()
+    mapped_rows = [int(p) + 1 for p in pos[hit]]
+    mapped_texts = list(dict.fromkeys(texts[hit].tolist()[:1000]))
+    noted.append((col.name, mapped_rows, mapped_texts))
     if (~hit).any():
         miss = pos[~hit]
         rows = [int(p) + 1 for p in miss]
@@ -296,13 +379,14 @@ def _normalise(df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fm
         raise DataError([_problem("empty_file", name, f"{name}: the file has {what}.")] + problems)
 
     cols = {}
+    noted: list[tuple[str, list[int], list]] = []
     for cname in df.columns:
         s = df[cname]
         col = cb.columns.get(cname)
         if cname == cb.id_column:
             cols[cname] = _normalise_id(s)
         elif col is not None:
-            coded = _coded(s, col, cb, name, problems, line_offset)
+            coded = _coded(s, col, cb, name, problems, line_offset, noted)
             cols[cname] = coded
             if labels != "ignore" and cname in labels_by_new and coded.dtype == "float64":
                 p = _label_mismatch(coded, labels_by_new[cname], col, cb, name, ERROR if labels == "error" else WARNING)
@@ -311,7 +395,31 @@ def _normalise(df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fm
         else:
             cols[cname] = _strip_text(s)
     out = pd.DataFrame(cols, index=pd.RangeIndex(len(df)))
+    if noted:
+        problems.append(_label_text_warning(name, noted, line_offset))
     return out, problems
+
+
+def _label_text_warning(name: str, noted: list[tuple[str, list[int], list]], line_offset) -> Problem:
+    """One warning for every column whose label text was mapped to codes (tolerated, but said)."""
+    shown = noted[:MAX_VALUES_SHOWN]
+    parts = [
+        f"'{c}' ({len(rows)} {'cell' if len(rows) == 1 else 'cells'}, first at {fmt_rows(rows[:1], line_offset)}: {fmt_value(texts[0])})"
+        for c, rows, texts in shown
+    ]
+    more = f" and {len(noted) - len(shown)} more" if len(noted) > len(shown) else ""
+    column, rows, texts = noted[0]
+    return _problem(
+        "label_text",
+        name,
+        f"{name}: {'column' if len(noted) == 1 else 'columns'} {'; '.join(parts)}{more} "
+        f"{'holds' if len(noted) == 1 else 'hold'} label text instead of numeric codes; it was mapped to the codebook's "
+        "codes by label, ignoring case and spacing.",
+        column=column,
+        rows=rows,
+        values=texts[:MAX_VALUES_SHOWN],
+        severity=WARNING,
+    )
 
 
 # ---------------------------------------------------------------------- public API
@@ -346,7 +454,20 @@ def read_with_problems(path, cb: Codebook | None = None, labels: str = "error") 
         df, value_labels = _read_parquet(path, cb, name)
     else:
         df, value_labels = _read_stat(path, cb, name, fmt)
-    return _normalise(df, cb, name, value_labels, fmt, labels)
+    out, problems = _normalise(df, cb, name, value_labels, fmt, labels)
+    if fmt == "csv" and _has_bom(path):
+        problems.insert(
+            0,
+            _problem(
+                "bom",
+                name,
+                f"{name}: the file starts with a UTF-8 byte-order mark (bytes 0xEF 0xBB 0xBF, as Excel's 'CSV UTF-8' "
+                "writes); it was ignored.",
+                values=["0xEF 0xBB 0xBF"],
+                severity=WARNING,
+            ),
+        )
+    return out, problems
 
 
 def read(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFrame:

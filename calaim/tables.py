@@ -7,7 +7,12 @@ DataFrames; none print, plot or write files. The conventions are the report's:
   codes excluded from the base ("Not applicable" for better/worse items);
 * sectors overlap, so a table "by sector" counts a respondent in each sector they belong to;
 * an estimate on a base below ``min_base`` is suppressed (value and CI set to missing, with
-  ``suppressed`` = True), as the report does for small groups.
+  ``suppressed`` = True), as the report does for small groups;
+* under a public-release policy (:func:`set_policy`, set by ``chapter.setup(..., public=True)``
+  and by ``calaim build --public``) no count of 1 to ``min_count - 1`` respondents is shown
+  (11 for a public release, the usual small-cell rule): a share whose count, or whose base minus
+  count, is that small is suppressed with its count; a base that small is hidden (NaN) and its
+  estimate suppressed. With the default policy (``min_count`` 0) nothing changes.
 
 Confidence intervals for shares are Wilson score intervals (statsmodels
 ``proportion_confint(method="wilson")``), which behave well near 0% and 100% and on small bases;
@@ -17,6 +22,7 @@ for means, t intervals. They describe sampling noise only: the survey is a conve
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,6 +30,52 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 DEFAULT_MIN_BASE = 30
+PUBLIC_MIN_COUNT = 11  # a public release shows no count of 1 to 10 respondents
+PUBLIC_ENV = "CALAIM_PUBLIC"  # "1": chapter.setup applies the public policy (calaim build --public sets it)
+
+
+@dataclass(frozen=True)
+class DisclosurePolicy:
+    """Disclosure rules on top of ``min_base``: ``min_count`` 0 (the default) adds none;
+    ``PUBLIC_MIN_COUNT`` (public releases) forbids showing 1 to ``min_count - 1`` respondents."""
+
+    min_count: int = 0
+
+    @property
+    def public(self) -> bool:
+        return self.min_count > 1
+
+    def small(self, k) -> bool:
+        """True when ``k`` respondents is a count that may not be shown (1 <= k < min_count)."""
+        return bool(0 < k < self.min_count)
+
+
+_policy = DisclosurePolicy()
+
+
+def policy() -> DisclosurePolicy:
+    """The disclosure policy in force (module-wide, one per kernel)."""
+    return _policy
+
+
+def set_policy(min_count: int = 0) -> DisclosurePolicy:
+    """Set the disclosure policy (``chapter.setup`` does, from ``public``); return the previous one."""
+    global _policy
+    previous = _policy
+    _policy = DisclosurePolicy(min_count=int(min_count))
+    return previous
+
+
+def suppress_count(k):
+    """``k`` (a number of respondents; scalar, array or Series), with the counts the policy
+    forbids showing replaced by NaN. For counts a notebook computes itself."""
+    if np.isscalar(k):
+        return np.nan if _policy.small(k) else k
+    values = np.asarray(k, dtype=float)
+    hidden = (values > 0) & (values < _policy.min_count)
+    if isinstance(k, (pd.Series, pd.DataFrame)):
+        return k.astype(float).mask(hidden)
+    return np.where(hidden, np.nan, values)
 
 
 def _codes(codes) -> list[float]:
@@ -72,13 +124,14 @@ def share(
     k = int(values.isin(_codes(codes)).sum())
     lo, hi = wilson(k, n)
     pct = 100 * k / n if n else np.nan
-    suppressed = n < min_base
+    pol = _policy
+    suppressed = n < min_base or pol.small(k) or pol.small(n - k)
     return {
         "value": np.nan if suppressed else pct,
         "ci_low": np.nan if suppressed else 100 * float(lo),
         "ci_high": np.nan if suppressed else 100 * float(hi),
-        "count": k,
-        "base": n,
+        "count": np.nan if suppressed and pol.public else k,
+        "base": np.nan if pol.small(n) else n,
         "suppressed": suppressed,
     }
 
@@ -101,12 +154,12 @@ def mean(
         half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)
     else:
         half = np.nan
-    suppressed = n < min_base
+    suppressed = n < min_base or _policy.small(n)
     return {
         "value": np.nan if suppressed else m,
         "ci_low": np.nan if suppressed else m - half,
         "ci_high": np.nan if suppressed else m + half,
-        "base": n,
+        "base": np.nan if _policy.small(n) else n,
         "suppressed": suppressed,
     }
 

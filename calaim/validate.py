@@ -24,8 +24,15 @@ all_missing        (warning) a column that is present but holds no answer at all
 =================  ==========================================================================
 
 :mod:`calaim.io` adds file-level kinds (``file_not_found``, ``unsupported_format``,
-``encoding``, ``delimiter``, ``malformed_csv``, ``corrupt_file``) and, for SPSS / Stata
-files, ``label_mismatch`` (the file's value labels disagree with the codebook's).
+``encoding``, ``delimiter``, ``malformed_csv``, ``corrupt_file``), for SPSS / Stata
+files ``label_mismatch`` (the file's value labels disagree with the codebook's), and two
+warnings for what it tolerates: ``bom`` (a UTF-8 byte-order mark, ignored) and ``label_text``
+(label text instead of codes, mapped to codes).
+
+``not_asked`` is an error, not a warning: an answer where the questionnaire's routing
+allows none means the file's columns or filters differ from the codebook's (a merge that
+shifted rows, a recoded filter question), and the item's base would silently include
+people who were never asked it.
 
 Populations are computed with :func:`calaim.recode.derive` on the data being checked. A
 column is checked for ``not_asked`` only when every input of its population is present
@@ -389,7 +396,8 @@ def validate(
             rep.add(
                 "all_missing",
                 name,
-                f"{source}: column '{name}' is present but has no answer in any of its {n} rows; it is treated as not asked in this data set.",
+                f"{source}: column '{name}' is present but has no answer in {f'any of its {n} rows' if n > 1 else 'its only row'}; "
+                "it is treated as not asked in this data set.",
                 severity=WARNING,
             )
 

@@ -285,8 +285,10 @@ def test_unknown_label_is_bad_code(valid_frame, cb, tmp_path):
     df.to_csv(path, index=False)
     with pytest.raises(DataError) as info:
         io.load(path, cb)
-    # reported once, without a cascade of missing-answer or not-asked problems
-    assert kinds(info.value.problems) == {"bad_code"}
+    # reported once, without a cascade of missing-answer or not-asked problems; the other
+    # cells' label text was mapped to codes, which is a warning
+    assert kinds(info.value.errors) == {"bad_code"}
+    assert kinds(info.value.problems) == {"bad_code", "label_text"}
     p = info.value.problems[0]
     assert p.column == "org_type" and p.rows == [4] and p.values == ["Spaceship"]
     names_all(p.message, "labels.csv", "'org_type'", "row 4", "file line 5", "'Spaceship'")

@@ -1,0 +1,169 @@
+"""No respondent id in the built book: calaim.privacy.scan, and the build's privacy step.
+
+The synthetic data's ids (1 to 2,597) look like any other number in a page, so the build tests
+run on data whose ids are distinctive tokens ("R7Q" + 6 digits), which the reader accepts as
+text ids.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_valid_frame
+from test_build import _mini_source
+
+from calaim import ROOT, build, chapter, cli, io, privacy, tables
+
+
+@pytest.fixture(autouse=True)
+def default_policy():
+    previous = tables.set_policy(0)
+    yield
+    tables.set_policy(previous.min_count)
+
+
+# ---------------------------------------------------------------------------- the scanner
+def test_searchable_ids():
+    assert privacy.searchable(range(1, 2598)) == []  # too short to tell from ordinary numbers
+    assert privacy.searchable([900001, 900002.0, np.nan, None, pd.NA, " R7Q000001 ", "", "ab"]) == [
+        "900001",
+        "900002",
+        "R7Q000001",
+    ]
+    assert privacy.ids_of(pd.DataFrame({"resp_id": ["R7Q000001"]}), "resp_id") == ["R7Q000001"]
+    assert privacy.ids_of(pd.DataFrame({"other": [1]}), "resp_id") == []
+
+
+def test_scan_finds_whole_ids_in_text_files_only(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "a.html").write_text(
+        "<p>intro</p>\n<td>R7Q900001</td>\n<td>xR7Q900002</td> R7Q9000033 id 900004.0 52.900005 1900006\n"
+        "<td>AB-123456</td> XAB-123457\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "chapters" / "b.ipynb").write_text('{"text": ["900007 rows"]}', encoding="utf-8")
+    (tmp_path / "table.csv").write_text("resp_id\nR7Q900008\n", encoding="utf-8")
+    (tmp_path / "app.js").write_text("var x = 'R7Q900009';", encoding="utf-8")
+    (tmp_path / "image.png").write_bytes(b"R7Q900010")  # not text: not scanned
+    blob = "A" * 150 + "R7Q900011" + "B" * 150  # inside an embedded image (base64)
+    (tmp_path / "img.html").write_text(f'<img src="data:image/png;base64,{blob}">', encoding="utf-8")
+    ids = ["R7Q900001", "R7Q900002", "R7Q900003", "900004", "900005", "900006", "AB-123456", "AB-123457",
+           "900007", "R7Q900008", "R7Q900009", "R7Q900010", "R7Q900011", "R7Q999999"]
+
+    hits = privacy.scan(tmp_path, ids)
+
+    assert [(h.file, h.line, h.id) for h in hits] == [
+        ("app.js", 1, "R7Q900009"),
+        ("chapters/a.html", 2, "R7Q900001"),
+        ("chapters/a.html", 3, "900004"),  # an id printed as a float is still the id
+        ("chapters/a.html", 4, "AB-123456"),
+        ("chapters/b.ipynb", 1, "900007"),
+        ("table.csv", 2, "R7Q900008"),
+    ]
+    assert str(hits[1]) == "chapters/a.html, line 2: respondent id 'R7Q900001'"
+    assert privacy.scan(tmp_path, []) == []
+
+
+# ---------------------------------------------------------------------------- builds
+def id_data(tmp_path: Path, cb, n: int = 60) -> tuple[Path, list[str]]:
+    frame = make_valid_frame(n, cb)
+    ids = [f"R7Q{900001 + i}" for i in range(n)]
+    path = io.write(frame.assign(resp_id=ids), tmp_path / "with_ids.csv", cb)
+    return path, ids
+
+
+def chapter_notebook(*code: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('data_path = ""\nwave = "none"\nmin_base = 1')
+    params.metadata["tags"] = ["parameters"]
+    setup = nbformat.v4.new_code_cell(
+        "from calaim import chapter, tables\n"
+        "ctx = chapter.setup(data_path, wave, min_base)\n"
+        "print(f'public={ctx.public} min_count={tables.policy().min_count}')"
+    )
+    nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"), params, setup, *map(nbformat.v4.new_code_cell, code)]
+    return nb
+
+
+def mini_book(tmp_path: Path, nb: nbformat.NotebookNode) -> Path:
+    src = _mini_source(tmp_path)
+    nbformat.write(nb, src / "chapters" / "check.ipynb")
+    return src
+
+
+@pytest.mark.book
+def test_public_book_shows_aggregates_and_no_ids(tmp_path, cb):
+    data, ids = id_data(tmp_path, cb)
+    src = mini_book(
+        tmp_path,
+        chapter_notebook(
+            "r = tables.share(ctx.df, 'familiarity', [1], population='complete', min_base=min_base)\n"
+            "print(f\"very familiar: {r['value']:.1f}% of {r['base']}\")\n"
+            "s = tables.share(ctx.df, 'sector_sso', [1], population='complete', min_base=min_base)\n"
+            "print(f\"sso: suppressed={s['suppressed']} count={s['count']}\")",
+            "tables.by_subgroups(ctx.df, 'familiarity', [1], {'sector_sso': 'SSO'}, min_base=min_base)",
+        ),
+    )
+    out = tmp_path / "out"
+    lines: list[str] = []
+
+    build.build(data=data, wave="w", min_base=1, out=out, source=src, log=lines.append, public=True)
+
+    assert any(f"searching the pages for {len(ids)} respondent ids" in line for line in lines)
+    assert privacy.scan(out / "html", ids) == []
+    page = (out / "html" / "chapters" / "check.html").read_text(encoding="utf-8")
+    assert "public=True min_count=11" in page  # public reached the chapter (parameter and environment)
+    very = make_valid_frame(60, cb)["familiarity"].eq(1).sum()
+    assert f"very familiar: {100 * very / 60:.1f}% of 60" in page
+    assert "sso: suppressed=False" in page or "sso: suppressed=True count=nan" in page
+
+
+@pytest.mark.book
+def test_a_page_that_prints_ids_fails_the_build(tmp_path, cb, capsys):
+    data, ids = id_data(tmp_path, cb)
+    src = mini_book(tmp_path, chapter_notebook("ctx.df[['resp_id', 'org_type']].head()"))
+    out = tmp_path / "out"
+    (out / "html").mkdir(parents=True)
+    (out / "html" / "index.html").write_text("previous book", encoding="utf-8")
+
+    status = cli.main(["build", "--data", str(data), "--out", str(out), "--source", str(src), "--min-base", "1"])
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "build failed at step 'privacy'" in err
+    assert "chapters/check.html" in err and "'R7Q900001'" in err
+    assert (out / "html" / "index.html").read_text(encoding="utf-8") == "previous book"
+    # the scanner on its own finds the same pages
+    staged = out / ".staging-html" / "_jb" / "_build" / "html"
+    hits = privacy.scan(staged, ids)
+    assert {h.id for h in hits} == set(ids[:5])  # head(): the first five respondents
+    assert "chapters/check.html" in {h.file for h in hits}
+
+
+# ---------------------------------------------------------------------------- the real book
+@pytest.mark.book
+def test_the_real_book_shows_no_respondent_id(tmp_path):
+    """The one full build of the test suite: every chapter, on the synthetic data with ids
+    remapped to distinctive tokens; no built page, script, notebook or data file holds one."""
+    synthetic = pd.read_csv(chapter.DEFAULT_DATA, dtype=str, keep_default_na=False)
+    ids = [f"R7Q{int(i):06d}" for i in synthetic["resp_id"]]
+    data = tmp_path / "calaim_synthetic_remapped_ids.csv"
+    synthetic.assign(resp_id=ids).to_csv(data, index=False, lineterminator="\n")
+    before = data.read_bytes()
+    out = tmp_path / "out"
+    lines: list[str] = []
+
+    result = build.build(data=data, out=out, log=lines.append)
+
+    assert any(f"searching the pages for {len(ids):,} respondent ids" in line for line in lines)
+    assert privacy.scan(result.html, ids) == []
+    pages = sorted(p.relative_to(result.html).as_posix() for p in result.html.rglob("*.html"))
+    assert {f"chapters/{p.stem}.html" for p in (ROOT / "chapters").glob("*.ipynb")} <= set(pages)
+    assert data.read_bytes() == before
+    shutil.rmtree(out)
