@@ -2,7 +2,9 @@
 #
 #   make book                     build the book on the default (synthetic) data -> _build/html
 #   make book DATA=path/file.sav  build it on your own data (.csv .parquet .sav .dta)
+#   make book PUBLIC=1            a public release: counts below 11 suppressed too
 #   make test                     unit tests, then nbval on the committed chapter notebooks
+#   make check-html               open every page of the built book in headless Chromium (OUT=dir: that book)
 #
 # Both install what they need into .venv first (from requirements-lock.txt).
 
@@ -20,6 +22,7 @@ JOBS        ?=
 DATA        ?=
 WAVE        ?=
 MIN_BASE    ?=
+PUBLIC      ?=
 NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
 
 BUILD_ARGS :=
@@ -38,18 +41,21 @@ endif
 ifneq ($(strip $(MIN_BASE)),)
 BUILD_ARGS += --min-base $(MIN_BASE)
 endif
+ifneq ($(filter-out 0 no false,$(strip $(PUBLIC))),)
+BUILD_ARGS += --public
+endif
 
 # Keep caches and matplotlib's font cache out of the work tree and quiet.
 export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv install book test bench refresh clean lock
+.PHONY: help venv install book check-html test bench refresh clean lock
 
 help:  ## list the targets
 	@echo "calaim-book targets:"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-8s %s\n", $$1, $$2}'
-	@echo "variables: DATA=path (book data), WAVE=label, MIN_BASE=n, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "variables: DATA=path (book data), WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
 
 venv: $(STAMP)  ## create .venv and install the pinned environment (instant when up to date)
 
@@ -65,6 +71,18 @@ $(STAMP): requirements-lock.txt requirements.txt pyproject.toml
 
 book: $(STAMP)  ## build the book into _build/html (DATA=path to use your own data)
 	$(PY) -m calaim.cli build $(BUILD_ARGS)
+
+# The book that check-html opens: $(OUT)/html, else _build/html; screenshots go next to it.
+CHECK_OUT := $(if $(strip $(OUT)),$(OUT),_build)
+
+check-html: $(STAMP)  ## check the built book in headless Chromium: images, links, JS errors, empty figures
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "check-html: installing Debian's chromium and chromium-driver"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; \
+	  else echo "error: chromium is missing; as root: apt-get install chromium chromium-driver" >&2; exit 1; fi; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends chromium chromium-driver; \
+	fi
+	$(PY) -m calaim.check_html $(CHECK_OUT)/html --screenshots $(CHECK_OUT)/screenshots
 
 test: $(STAMP)  ## run the unit tests, then nbval on the committed notebooks
 	$(PY) -m pytest -p no:cacheprovider tests
@@ -92,5 +110,5 @@ lock:  ## regenerate requirements-lock.txt from requirements.txt in a scratch ve
 	.venv-lock/bin/python -m pip install --quiet -r requirements.txt
 	{ echo "# Full, pinned environment of calaim-book (pip freeze of a working .venv, minus the project)."; \
 	  echo "# Installed by \`make install\`; regenerate with \`make lock\`. Human-edited pins live in requirements.txt."; \
-	  .venv-lock/bin/python -m pip freeze --exclude-editable; } > requirements-lock.txt
+	  .venv-lock/bin/python -m pip freeze --all --exclude-editable | grep -v -E '^(pip|setuptools)=='; } > requirements-lock.txt
 	rm -rf .venv-lock

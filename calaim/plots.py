@@ -77,13 +77,16 @@ def likert(
     base: str | None = "base",
     ax=None,
     title: str | None = None,
+    label_min: float | None = 6.0,
 ):
     """Diverging stacked bars: positive answers to the right of zero, negative to the left,
     neutral centred and 'unsure'-type answers in a separate grey block on the far right.
 
     ``table`` is long: one row per (row, response) with a percentage ``value``. Give
     ``positive`` and ``negative`` in codebook order (strongest positive first, mildest negative
-    first): both sides then grow outward from zero towards their strongest answer.
+    first): both sides then grow outward from zero towards their strongest answer. Segments at
+    least ``label_min`` points wide carry their value (None: no labels); the 'unsure' block is
+    always labelled, and the legend lists the answers in the order the bars show them.
     """
     wide = table.pivot_table(index=row, columns=response, values=value, aggfunc="first", sort=False)
     order = list(dict.fromkeys(table[row]))
@@ -114,20 +117,48 @@ def likert(
             w = wide.get(resp, pd.Series(0, index=wide.index)).fillna(0)
             ax.barh(y, w, left=start, color=[UNSURE, "#F5F5F5"][i % 2], label=resp, edgecolor="#9E9E9E", linewidth=0.5)
             start += float(w.max()) + 2
-    ax.axvline(0, color="#424242", linewidth=0.8)
+    ax.axvline(0, color="#424242", linewidth=0.8, zorder=0.9)  # under the bars: it would cross the centred labels
+    if label_min is not None:
+        _label_segments(ax, set(other), label_min)
     labels = list(order)
     if base and base in table:
         bases = table.drop_duplicates(row).set_index(row)[base].reindex(order)
         labels = [f"{lab}\n(n = {int(b):,})" if pd.notna(b) else lab for lab, b in zip(order, bases)]
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):.0f}%"))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):.0f}%" if v <= 100 else ""))
     ax.set_xlabel("Share of respondents (%)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=min(4, len(positive) + len(negative) + len(neutral) + len(other)))
+    # legend in the order the bars read, left to right: strongest negative ... strongest positive, then 'unsure'
+    handles = dict(zip(*ax.get_legend_handles_labels()[::-1]))
+    reading = [*reversed(list(negative)), *neutral, *reversed(list(positive)), *other]
+    shown = [r for r in reading if r in handles]
+    one_row = sum(len(r) + 6 for r in shown) <= 110  # a single row when the labels fit the width
+    ax.legend([handles[r] for r in shown], shown, loc="upper center", bbox_to_anchor=(0.5, -0.18),
+              ncol=len(shown) if one_row else min(4, len(shown)))
     if title:
         ax.set_title(title, loc="left")
     ax.grid(axis="y", visible=False)
     return ax
+
+
+def _label_segments(ax, other: set, label_min: float) -> None:
+    """Print each stacked segment's share on it (white on dark fills), and each 'unsure'-type
+    block's share just right of it."""
+    for container in ax.containers:
+        is_other = container.get_label() in other
+        for patch in container.patches:
+            w = abs(patch.get_width())
+            if w <= 0 or np.isnan(w) or (not is_other and w < label_min):
+                continue
+            yc = patch.get_y() + patch.get_height() / 2
+            if is_other:
+                ax.annotate(f"{w:.0f}%", (patch.get_x() + patch.get_width(), yc), xytext=(3, 0), textcoords="offset points",
+                            ha="left", va="center", fontsize=8, color="#424242")
+                continue
+            r, g, b, _ = matplotlib.colors.to_rgba(patch.get_facecolor())
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.55
+            ax.text(patch.get_x() + patch.get_width() / 2, yc, f"{w:.0f}", ha="center", va="center", fontsize=8,
+                    color="white" if dark else "#212121")
 
 
 def bars(
