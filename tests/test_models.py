@@ -285,7 +285,13 @@ def test_mediation_finds_a_purely_indirect_path():
     assert indirect["ci_low_pp"] > 10  # x -> m -> y moves y by tens of points
     assert direct["ci_low_pp"] < 0 < direct["ci_high_pp"]
     assert by.loc["total", "estimate_pp"] == pytest.approx(indirect["estimate_pp"] + direct["estimate_pp"], abs=0.5)
-    assert (res["n"] == len(df)).all()
+    assert (res["n"] == len(df)).all() and (res["method"] == "bootstrap").all()  # auto: a base under 5,000
+    parametric = models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200,
+                                  seed=1, method="parametric").set_index("effect")
+    assert parametric.loc["indirect (through the mediator)", "estimate_pp"] == pytest.approx(indirect["estimate_pp"], abs=2)
+    assert parametric.loc["direct", "ci_low_pp"] < 0 < parametric.loc["direct", "ci_high_pp"]
+    with pytest.raises(ValueError, match="unknown mediation method"):
+        models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", method="sobel")
     again = models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200, seed=1)
     pd.testing.assert_frame_equal(res, again)  # seeded: the same bootstrap every time
 
