@@ -197,6 +197,12 @@ def write_pages(stage: Path, registry_path: Path = REGISTRY_PATH) -> list[Path]:
     return written
 
 
+#: Kernel start-up options: the kernel's own log (a warning that it talks to papermill over local
+#: TCP, a line when papermill stops it) is noise in the build output; cell errors still reach
+#: the build through the notebook's outputs.
+KERNEL_QUIET = ["--IPKernelApp.log_level=CRITICAL"]
+
+
 def scrub_notebook(nb: Any) -> Any:
     """Remove run times, durations and paths that papermill and nbclient record, and give the
     injected-parameters cell a fixed id instead of papermill's random one. When papermill
@@ -266,6 +272,7 @@ def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
+            extra_arguments=KERNEL_QUIET,
         )
     except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel failures
         return describe_failure(nb_path, exc)
@@ -534,6 +541,7 @@ def refresh(notebooks: list[str | Path] | None = None, source: str | Path = ROOT
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=False,
+                extra_arguments=KERNEL_QUIET,
             )
             nb = scrub_notebook(nbformat.read(tmp, as_version=4))
             nbformat.write(nb, nb_path)
