@@ -31,7 +31,8 @@ from statsmodels.stats.contingency_tables import Table, mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-DEFAULT_MIN_BASE = 30
+from calaim.tables import DEFAULT_MIN_BASE, count_answers
+
 ALPHA = 0.05
 NOT_RUN = "not run (base below min_base)"
 FISHER_BELOW = 5  # smallest expected cell count for the z test (Cochran's rule); Fisher's exact test below
@@ -89,10 +90,11 @@ def count(
     frame: pd.DataFrame, column: str, mask: pd.Series, codes: Iterable, exclude: Iterable = ()
 ) -> tuple[int, int]:
     """(k, n): respondents in ``mask`` answering ``codes`` and all who answered ``column``
-    (missing answers and ``exclude`` codes, such as "Not applicable", leave the base)."""
-    v = _values(frame, column)
-    answered = _bool(mask) & v.notna() & ~v.isin(_codes(exclude))
-    return int((answered & v.isin(_codes(codes))).sum()), int(answered.sum())
+    (missing answers and ``exclude`` codes, such as "Not applicable", leave the base); (0, 0)
+    when the column is not in the data."""
+    if column not in frame:
+        return 0, 0
+    return count_answers(frame, column, _bool(mask), codes, exclude)
 
 
 def subgroup_vs_rest(

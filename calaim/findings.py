@@ -526,9 +526,7 @@ def evaluate(
     left empty (NA).
     """
     min_count = tables.policy().min_count if min_count is None else int(min_count)
-
-    def tiny(k) -> bool:
-        return bool(not pd.isna(k) and 0 < k < min_count)
+    tiny = tables.DisclosurePolicy(min_count).small
 
     cb = cb or codebook.load()
     reg = load_registry() if registry is None else _typed(registry)

@@ -46,8 +46,9 @@ class DisclosurePolicy:
         return self.min_count > 1
 
     def small(self, k) -> bool:
-        """True when ``k`` respondents is a count that may not be shown (1 <= k < min_count)."""
-        return bool(0 < k < self.min_count)
+        """True when ``k`` respondents is a count that may not be shown (1 <= k < min_count);
+        False for a missing ``k``."""
+        return bool(not pd.isna(k) and 0 < k < self.min_count)
 
 
 _policy = DisclosurePolicy()
@@ -98,6 +99,14 @@ def mask_of(frame: pd.DataFrame, population: str | None = None, subgroup: str | 
     return mask
 
 
+def count_answers(frame: pd.DataFrame, column: str, mask: pd.Series, codes, exclude=()) -> tuple[int, int]:
+    """(k, n): of the respondents in ``mask``, those answering ``codes`` to ``column`` and all who
+    answered it (a missing answer or an ``exclude`` code, such as "Not applicable", leaves the base)."""
+    values = pd.to_numeric(frame.loc[mask, column], errors="coerce")
+    values = values[values.notna() & ~values.isin(_codes(exclude))]
+    return int(values.isin(_codes(codes)).sum()), int(values.size)
+
+
 def wilson(k, n, alpha: float = 0.05):
     """Wilson score interval for k successes out of n, as proportions (arrays allowed)."""
     k = np.asarray(k, dtype=float)
@@ -117,11 +126,7 @@ def share(
     min_base: int = DEFAULT_MIN_BASE,
 ) -> dict:
     """Percent of the base whose ``column`` is in ``codes``, with base, count and Wilson CI."""
-    mask = mask_of(frame, population, subgroup)
-    values = pd.to_numeric(frame.loc[mask, column], errors="coerce")
-    values = values[values.notna() & ~values.isin(_codes(exclude))]
-    n = int(values.size)
-    k = int(values.isin(_codes(codes)).sum())
+    k, n = count_answers(frame, column, mask_of(frame, population, subgroup), codes, exclude)
     lo, hi = wilson(k, n)
     pct = 100 * k / n if n else np.nan
     pol = _policy
