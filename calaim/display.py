@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from calaim import plots
+from calaim.tables import PUBLIC_MIN_COUNT
 
 DATA_FOLDER = "figure_data"  # next to the notebook; gitignored in chapters/
-PUBLIC_MIN_COUNT = 11  # a public release hides counts below this
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
@@ -56,17 +56,19 @@ def _is_count(column) -> bool:
 
 
 # ---------------------------------------------------------------------------- tables
-def show(table: pd.DataFrame, index=None, decimals: int = 0) -> pd.DataFrame:
+def show(table: pd.DataFrame, index=None, decimals: int = 0, places: Mapping | None = None) -> pd.DataFrame:
     """A display copy: numbers as text with thousands separators, rounded to ``decimals`` (counts,
-    i.e. integer columns and columns named "n", "n ...", "... n", to whole numbers), "–" for
-    missing or suppressed values, and ``index`` (a column name) as the row labels."""
+    i.e. integer columns and columns named "n", "n ...", "... n", to whole numbers; ``places``
+    maps column labels to their own number of decimals), "–" for missing or suppressed values,
+    and ``index`` (a column name) as the row labels."""
     out = table.set_index(index) if index is not None else table.copy()
+    places = places or {}
     for c in out.columns:
         col = out[c]
         if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
             continue
-        d = 0 if (pd.api.types.is_integer_dtype(col) or _is_count(c)) else decimals
-        out[c] = ["–" if pd.isna(v) else f"{v:,.{d}f}" for v in col]
+        d = places.get(c, 0 if (pd.api.types.is_integer_dtype(col) or _is_count(c)) else decimals)
+        out[c] = nan_to_dash(col, d)
     out.index.name = None
     return out
 
