@@ -82,7 +82,7 @@ check-html: $(STAMP)  ## check the built book in headless Chromium: images, link
 	  else echo "error: chromium is missing; as root: apt-get install chromium chromium-driver" >&2; exit 1; fi; \
 	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends chromium chromium-driver; \
 	fi
-	$(PY) -m calaim.check_html $(CHECK_OUT)/html --screenshots $(CHECK_OUT)/screenshots
+	$(PY) -m calaim.book.check_html $(CHECK_OUT)/html --screenshots $(CHECK_OUT)/screenshots
 
 test: $(STAMP)  ## run the unit tests, then nbval on the committed notebooks
 	$(PY) -m pytest -p no:cacheprovider tests

@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from calaim import ROOT, build, synth
+from calaim import ROOT, synth
+from calaim.book import build
 
 
 def timed_build(data: Path | None, out: Path, jobs: int | None) -> dict[str, float]:
@@ -54,7 +55,7 @@ def floor(data: Path) -> float:
     import matplotlib
     import nbformat
 
-    from calaim import chapter
+    from calaim.book import chapter
 
     chapter.write_prepared(data)
 

@@ -23,8 +23,10 @@ def bench(n: int, repeat: int = 1) -> list[float]:
         start = time.perf_counter()
         df = synth.generate(n=n)
         times.append(time.perf_counter() - start)
-    print(f"n = {n:>9,} completes -> {len(df):>9,} rows x {df.shape[1]} columns: "
-          + ", ".join(f"{t:.1f} s" for t in times))
+    print(
+        f"n = {n:>9,} completes -> {len(df):>9,} rows x {df.shape[1]} columns: "
+        + ", ".join(f"{t:.1f} s" for t in times)
+    )
     return times
 
 

@@ -25,7 +25,7 @@ def _positive_int(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from calaim import __version__
-    from calaim.build import DEFAULT_MIN_BASE, DEFAULT_OUT, DEFAULT_WAVE
+    from calaim.book.build import DEFAULT_MIN_BASE, DEFAULT_OUT, DEFAULT_WAVE
 
     parser = argparse.ArgumentParser(
         prog="calaim",
@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"output directory (default {DEFAULT_OUT}, or {DEFAULT_OUT}/<file name> with --data)",
     )
-    b.add_argument("--jobs", type=_positive_int, default=None, metavar="N", help="notebooks executed at once (default: cores)")
+    b.add_argument(
+        "--jobs", type=_positive_int, default=None, metavar="N", help="notebooks executed at once (default: cores)"
+    )
     b.add_argument("--source", default=None, metavar="DIR", help=argparse.SUPPRESS)  # book sources (tests)
     b.add_argument("--registry", default=None, metavar="CSV", help=argparse.SUPPRESS)  # findings registry (tests)
 
@@ -82,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
-    from calaim import build
+    from calaim.book import build
 
     try:
         done = build.refresh(args.notebooks or None)
@@ -94,7 +96,7 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from calaim import build
+    from calaim.book import build
 
     kwargs = {}
     if args.source:
@@ -104,7 +106,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
     try:
         out = args.out or build.default_out(args.data)
         result = build.build(
-            data=args.data, wave=args.wave, min_base=args.min_base, out=out, jobs=args.jobs, public=args.public, **kwargs
+            data=args.data,
+            wave=args.wave,
+            min_base=args.min_base,
+            out=out,
+            jobs=args.jobs,
+            public=args.public,
+            **kwargs,
         )
     except build.BuildError as exc:
         print(f"\nbuild failed at step '{exc.step}':\n{exc.message}", file=sys.stderr)
@@ -119,7 +127,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"error: no such file: {path}", file=sys.stderr)
         return 1
-    from calaim import io as calaim_io
+    from calaim.data import io as calaim_io
 
     try:
         df = calaim_io.load(path)
@@ -143,7 +151,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from calaim import synth
-    from calaim.build import default_data_path
+    from calaim.book.build import default_data_path
 
     out = args.out or getattr(synth, "DEFAULT_PATH", None) or default_data_path()
     if out is None:

@@ -1,7 +1,7 @@
 """Shared test fixtures.
 
 ``valid_frame`` is a small respondent-level frame (20 completed interviews by default) that
-passes :func:`calaim.validate.validate` with no problem at all, warnings included. It is
+passes :func:`calaim.data.validate.validate` with no problem at all, warnings included. It is
 written by hand from fixed patterns (no randomness) and follows the codebook's skip logic:
 every column holds an answer for exactly the respondents its ``asked`` population covers.
 
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calaim import codebook
+from calaim.data import codebook
 
 NAN = np.nan
 

@@ -29,7 +29,9 @@ import pyreadstat
 import pytest
 from conftest import make_valid_frame
 
-from calaim import chapter, cli, codebook, io
+from calaim import cli
+from calaim.book import chapter
+from calaim.data import codebook, io
 
 
 @dataclass(frozen=True)
@@ -189,53 +191,79 @@ CASES: dict[str, Case] = {
     "empty_file": Case(bytes_of("empty.csv", lambda df, cb: b""), "error", "empty_file", ("empty",)),
     "header_only": Case(
         bytes_of("header_only.csv", lambda df, cb: b"resp_id,disposition,familiarity,org_type,role\n"),
-        "error", "empty_file", ("no respondent rows",),
+        "error",
+        "empty_file",
+        ("no respondent rows",),
     ),
     "semicolons": Case(
         bytes_of("semicolons.csv", lambda df, cb: df.to_csv(index=False, sep=";").encode()),
-        "error", "delimiter", ("semicolons", "comma", "resp_id;disposition"),
+        "error",
+        "delimiter",
+        ("semicolons", "comma", "resp_id;disposition"),
     ),
     "tabs": Case(
         bytes_of("tabs.csv", lambda df, cb: df.to_csv(index=False, sep="\t").encode()), "error", "delimiter", ("tabs",)
     ),
     "not_utf8": Case(
-        bytes_of("latin1.csv", latin1_cell), "error", "encoding",
+        bytes_of("latin1.csv", latin1_cell),
+        "error",
+        "encoding",
         ("column 'note'", "row 3", "file line 4", "'café'", "0xE9"),
     ),
     "utf16": Case(
-        bytes_of("utf16.csv", lambda df, cb: _codes_text(df).encode("utf-16")), "error", "encoding", ("UTF-16", "0xFF 0xFE")
+        bytes_of("utf16.csv", lambda df, cb: _codes_text(df).encode("utf-16")),
+        "error",
+        "encoding",
+        ("UTF-16", "0xFF 0xFE"),
     ),
     "byte_order_mark": Case(
         bytes_of("bom.csv", lambda df, cb: _codes_text(df).encode("utf-8-sig")), "warning", "bom", ("byte-order mark",)
     ),
     "ragged_row": Case(
-        bytes_of("ragged.csv", ragged_row), "error", "malformed_csv", ("row 4", "file line 5", "value '9'", "139 fields")
+        bytes_of("ragged.csv", ragged_row),
+        "error",
+        "malformed_csv",
+        ("row 4", "file line 5", "value '9'", "139 fields"),
     ),
     "unsupported_format": Case(
-        bytes_of("survey.xlsx", lambda df, cb: b"PK\x03\x04 not really a workbook"), "error", "unsupported_format",
+        bytes_of("survey.xlsx", lambda df, cb: b"PK\x03\x04 not really a workbook"),
+        "error",
+        "unsupported_format",
         (".xlsx", ".csv", ".parquet", ".sav", ".dta"),
     ),
     "one_row": Case(one_row, "warning", "all_missing", ("'specialty'", "its only row")),
     "200000_rows": Case(big_file, "ok"),
     # --- ids and columns
     "duplicated_ids": Case(
-        csv_of("dup_ids.csv", with_cell("resp_id", 6, 1003)), "error", "duplicate_id",
+        csv_of("dup_ids.csv", with_cell("resp_id", 6, 1003)),
+        "error",
+        "duplicate_id",
         ("'resp_id'", "rows 3 and 7", "file lines 4 and 8", "value 1003"),
     ),
     "empty_id": Case(
-        csv_of("empty_id.csv", with_cell("resp_id", 4, None)), "error", "missing_id", ("'resp_id'", "row 5", "file line 6", "empty")
+        csv_of("empty_id.csv", with_cell("resp_id", 4, None)),
+        "error",
+        "missing_id",
+        ("'resp_id'", "row 5", "file line 6", "empty"),
     ),
     "missing_id_column": Case(
         csv_of("no_id.csv", lambda df, cb: df.drop(columns="resp_id")), "error", "missing_id", ("'resp_id'",)
     ),
-    "text_ids": Case(csv_of("text_ids.csv", lambda df, cb: df.assign(resp_id=[f"R7Q{900001 + i}" for i in range(len(df))])), "ok"),
+    "text_ids": Case(
+        csv_of("text_ids.csv", lambda df, cb: df.assign(resp_id=[f"R7Q{900001 + i}" for i in range(len(df))])), "ok"
+    ),
     "messy_column_names": Case(csv_of("messy_names.csv", renamed({"resp_id": " RESP_ID", "role": "Role "})), "ok"),
     "unknown_column": Case(
-        csv_of("extra.csv", lambda df, cb: df.assign(favourite_colour=1)), "error", "unknown_column",
+        csv_of("extra.csv", lambda df, cb: df.assign(favourite_colour=1)),
+        "error",
+        "unknown_column",
         ("'favourite_colour'", "not defined in the codebook"),
     ),
     "derived_column": Case(
-        csv_of("derived.csv", lambda df, cb: df.assign(sector_sso=1)), "error", "unknown_column", ("'sector_sso'", "derived")
+        csv_of("derived.csv", lambda df, cb: df.assign(sector_sso=1)),
+        "error",
+        "unknown_column",
+        ("'sector_sso'", "derived"),
     ),
     "duplicate_column": Case(
         csv_of("dup_column.csv", lambda df, cb: df.assign(ROLE=1)), "error", "duplicate_column", ("'role'", "'ROLE'")
@@ -244,53 +272,82 @@ CASES: dict[str, Case] = {
         csv_of("no_role.csv", lambda df, cb: df.drop(columns="role")), "error", "missing_required", ("'role'",)
     ),
     "missing_required_answer": Case(
-        csv_of("blank_familiarity.csv", with_cell("familiarity", 1, np.nan)), "error", "missing_required",
+        csv_of("blank_familiarity.csv", with_cell("familiarity", 1, np.nan)),
+        "error",
+        "missing_required",
         ("'familiarity'", "row 2", "file line 3", "value: empty"),
     ),
     # --- values
     "code_not_in_codebook": Case(
-        csv_of("code99.csv", with_cell("org_type", 5, 99)), "error", "bad_code", ("'org_type'", "row 6", "file line 7", "value 99")
+        csv_of("code99.csv", with_cell("org_type", 5, 99)),
+        "error",
+        "bad_code",
+        ("'org_type'", "row 6", "file line 7", "value 99"),
     ),
     "select_all_not_0_1": Case(
-        csv_of("option2.csv", with_cell("support__rates", 0, 2)), "error", "bad_code", ("'support__rates'", "row 1", "value 2")
+        csv_of("option2.csv", with_cell("support__rates", 0, 2)),
+        "error",
+        "bad_code",
+        ("'support__rates'", "row 1", "value 2"),
     ),
     "coded_5.5": Case(
         csv_of("org_5_5.csv", with_cell("org_type", 3, 5.5)), "error", "bad_code", ("'org_type'", "row 4", "value 5.5")
     ),
     "unknown_label": Case(
-        csv_of("spaceship.csv", unknown_label), "error", "bad_code", ("'org_type'", "row 4", "file line 5", "'Spaceship'")
+        csv_of("spaceship.csv", unknown_label),
+        "error",
+        "bad_code",
+        ("'org_type'", "row 4", "file line 5", "'Spaceship'"),
     ),
     "labels_stray_space_and_case": Case(
-        csv_of("labels.csv", labels_with_stray_space_and_case), "warning", "label_text",
+        csv_of("labels.csv", labels_with_stray_space_and_case),
+        "warning",
+        "label_text",
         ("'org_type'", "'support__rates'", "row 1", "label text", "'SOCIAL SERVICE PROVIDER'"),
     ),
     "scale_11": Case(
-        csv_of("sat11.csv", with_cell("satisfaction", 3, 11)), "error", "out_of_range",
+        csv_of("sat11.csv", with_cell("satisfaction", 3, 11)),
+        "error",
+        "out_of_range",
         ("'satisfaction'", "row 4", "file line 5", "value 11", "0 to 10"),
     ),
     "scale_minus_1": Case(
-        csv_of("sat_minus1.csv", with_cell("satisfaction", 3, -1)), "error", "out_of_range", ("'satisfaction'", "row 4", "value -1")
+        csv_of("sat_minus1.csv", with_cell("satisfaction", 3, -1)),
+        "error",
+        "out_of_range",
+        ("'satisfaction'", "row 4", "value -1"),
     ),
     "scale_5.5": Case(
-        csv_of("sat_5_5.csv", with_cell("satisfaction", 3, 5.5)), "error", "out_of_range",
+        csv_of("sat_5_5.csv", with_cell("satisfaction", 3, 5.5)),
+        "error",
+        "out_of_range",
         ("'satisfaction'", "row 4", "value 5.5", "whole numbers"),
     ),
     "scale_ten": Case(
-        csv_of("sat_ten.csv", with_cell("satisfaction", 3, "ten")), "error", "wrong_type",
+        csv_of("sat_ten.csv", with_cell("satisfaction", 3, "ten")),
+        "error",
+        "wrong_type",
         ("'satisfaction'", "row 4", "file line 5", "'ten'", "not a number"),
     ),
     "all_missing_item": Case(csv_of("no_answers.csv", all_missing), "warning", "all_missing", ("'hdp_poc'", "20 rows")),
     "skip_logic_violated": Case(
-        csv_of("not_asked.csv", not_asked), "error", "not_asked", ("'specialty'", "row 2", "file line 3", "value 1", "'prescriber'")
+        csv_of("not_asked.csv", not_asked),
+        "error",
+        "not_asked",
+        ("'specialty'", "row 2", "file line 3", "value 1", "'prescriber'"),
     ),
     # --- other formats
     "truncated_parquet": Case(parquet_file("cut.parquet", cut=True), "error", "corrupt_file", ("Parquet", "truncated")),
-    "zero_byte_parquet": Case(bytes_of("zero.parquet", lambda df, cb: b""), "error", "corrupt_file", ("Parquet", "0 bytes")),
+    "zero_byte_parquet": Case(
+        bytes_of("zero.parquet", lambda df, cb: b""), "error", "corrupt_file", ("Parquet", "0 bytes")
+    ),
     "parquet_text_in_scale": Case(
         parquet_file("ten.parquet", text_satisfaction), "error", "wrong_type", ("'satisfaction'", "row 4", "'ten'")
     ),
     "sav_labels_not_codebook": Case(
-        stat_file("relabelled.sav", labels=reversed_labels), "error", "label_mismatch",
+        stat_file("relabelled.sav", labels=reversed_labels),
+        "error",
+        "label_mismatch",
         ("'served_access'", "code 1", "'Much worse'", "code 5", "rows 1, 5, 9"),
     ),
     "sav_labels_spacing_and_case": Case(stat_file("spaced_labels.sav", labels=spaced_labels), "ok"),

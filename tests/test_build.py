@@ -7,7 +7,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from calaim import ROOT, build, cli, codebook, pages
+from calaim import ROOT, cli
+from calaim.book import build, pages
+from calaim.data import codebook
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +88,7 @@ def test_inconsistencies_page_without_registry_or_flags():
 
 
 def test_min_base_default_matches_tables():
-    tables = pytest.importorskip("calaim.tables")
+    tables = pytest.importorskip("calaim.stats.tables")
     assert build.DEFAULT_MIN_BASE == tables.DEFAULT_MIN_BASE
 
 
@@ -211,7 +213,7 @@ def test_validate_reports_a_missing_file(tmp_path, capsys):
 
 
 def test_validate_passes_a_good_file_and_lists_problems_of_a_bad_one(tmp_path, valid_frame, capsys):
-    pytest.importorskip("calaim.io")
+    pytest.importorskip("calaim.data.io")
     good = tmp_path / "good.csv"
     valid_frame.to_csv(good, index=False)
     assert cli.main(["validate", str(good)]) == 0

@@ -1,11 +1,11 @@
-"""calaim.check_html on a tiny hand-written site: a clean one passes, every kind of fault is reported."""
+"""calaim.book.check_html on a tiny hand-written site: a clean one passes, every kind of fault is reported."""
 
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
-from calaim import check_html
+from calaim.book import check_html
 
 
 def _png(path: Path, blank: bool = False, size=(40, 30)) -> None:

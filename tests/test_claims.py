@@ -1,4 +1,4 @@
-"""calaim.claims: each test checked against a value worked out by hand."""
+"""calaim.stats.claims: each test checked against a value worked out by hand."""
 
 import math
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from calaim import claims
+from calaim.stats import claims
 
 
 def _frame(groups: dict[str, tuple[int, int]]) -> pd.DataFrame:

@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from calaim import codebook
-from calaim.codebook import Codebook, CodebookError
+from calaim.data import codebook
+from calaim.data.codebook import Codebook, CodebookError
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Disclosure control: min_base suppression everywhere, and the public-release rule (no count
-of 1 to 10 respondents) in calaim.tables, calaim.findings and calaim.chapter, on frames whose
+of 1 to 10 respondents) in calaim.stats.tables, calaim.stats.findings and calaim.book.chapter, on frames whose
 numbers are worked out by hand."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from test_findings import hand_frame, reg_row
 
-from calaim import chapter, findings, tables
+from calaim.book import chapter
+from calaim.stats import findings, tables
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +45,14 @@ def test_default_policy_changes_nothing():
     assert tables.policy() == tables.DisclosurePolicy(0) and not tables.policy().public
     r = tables.share(frame(5, 35), "x", [1], min_base=30)
     lo, hi = tables.wilson(5, 40)
-    assert r == {"value": 12.5, "ci_low": 100 * float(lo), "ci_high": 100 * float(hi), "count": 5, "base": 40, "suppressed": False}
+    assert r == {
+        "value": 12.5,
+        "ci_low": 100 * float(lo),
+        "ci_high": 100 * float(hi),
+        "count": 5,
+        "base": 40,
+        "suppressed": False,
+    }
     assert type(r["count"]) is int and type(r["base"]) is int
     small = tables.share(frame(5, 3), "x", [1], min_base=30)  # base 8 < 30: the min_base rule only
     assert small["suppressed"] and is_nan(small["value"]) and small["count"] == 5 and small["base"] == 8
@@ -165,7 +173,7 @@ def test_findings_follow_the_policy_by_default():
 
 # ---------------------------------------------------------------------------- chapter.setup
 def test_setup_sets_the_policy_from_public_and_from_the_environment(monkeypatch, cb, tmp_path, valid_frame):
-    from calaim import io
+    from calaim.data import io
 
     path = io.write(valid_frame, tmp_path / "survey.csv", cb)
     monkeypatch.delenv(tables.PUBLIC_ENV, raising=False)

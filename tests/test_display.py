@@ -1,4 +1,4 @@
-"""calaim.display: table formatting, notes, and figures with their data file."""
+"""calaim.book.display: table formatting, notes, and figures with their data file."""
 
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from calaim import chapter, display, plots  # noqa: E402
+from calaim.book import chapter, display, plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

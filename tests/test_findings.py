@@ -1,4 +1,4 @@
-"""calaim.findings: the shipped registry is well-formed, and evaluate() gives numbers worked
+"""calaim.stats.findings: the shipped registry is well-formed, and evaluate() gives numbers worked
 out by hand on a ten-respondent frame."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import calaim
-from calaim import findings
-from calaim.findings import REGISTRY_COLUMNS
+import calaim.stats
+from calaim.stats import findings
+from calaim.stats.findings import REGISTRY_COLUMNS
 
 PUBLISHED = calaim.DATA_DIR / "published"
 PART1 = PUBLISHED / "findings.csv"
@@ -58,8 +58,19 @@ def test_registry_covers_every_section_and_flags_known_conflicts():
 def test_check_registry_reports_each_kind_of_problem(cb):
     def row(**kw):
         r = {c: "" for c in REGISTRY_COLUMNS}
-        r.update(id="x", source="report", section="s1", figure="Fig 3", statistic="share", item="served_access",
-                 codes="1;2", population="complete", exclude_codes="97", published="50", description="d")
+        r.update(
+            id="x",
+            source="report",
+            section="s1",
+            figure="Fig 3",
+            statistic="share",
+            item="served_access",
+            codes="1;2",
+            population="complete",
+            exclude_codes="97",
+            published="50",
+            description="d",
+        )
         r.update(kw)
         return r
 
@@ -81,10 +92,19 @@ def test_check_registry_reports_each_kind_of_problem(cb):
     )
     problems = findings.check_registry(bad, cb)
     text = "\n".join(problems)
-    for needle in ["dup: duplicate id", "sec: unknown section", "stat: unknown statistic", "cmp: unknown comparison",
-                   "agg: unknown aggregate", "item: item 'no_such_column'", "pop: population 'nobody'",
-                   "sub: subgroup 'partner_band'", "code: codes 6", "or: odds_ratio row without model or term",
-                   "pub: published is not numeric"]:
+    for needle in [
+        "dup: duplicate id",
+        "sec: unknown section",
+        "stat: unknown statistic",
+        "cmp: unknown comparison",
+        "agg: unknown aggregate",
+        "item: item 'no_such_column'",
+        "pop: population 'nobody'",
+        "sub: subgroup 'partner_band'",
+        "code: codes 6",
+        "or: odds_ratio row without model or term",
+        "pub: published is not numeric",
+    ]:
         assert needle in text, needle
 
 
@@ -120,8 +140,18 @@ def hand_frame() -> pd.DataFrame:
 
 def reg_row(id, statistic="share", item="served_access", codes="1;2", population="complete", **kw) -> dict:
     r = {c: "" for c in REGISTRY_COLUMNS}
-    r.update(id=id, source="report", section="s1", figure="Fig 3", statistic=statistic, item=item, codes=codes,
-             population=population, description=id, published="0")
+    r.update(
+        id=id,
+        source="report",
+        section="s1",
+        figure="Fig 3",
+        statistic=statistic,
+        item=item,
+        codes=codes,
+        population=population,
+        description=id,
+        published="0",
+    )
     r.update({k: str(v) for k, v in kw.items()})
     return r
 
@@ -160,11 +190,15 @@ def test_not_applicable_leaves_the_base_unsure_stays():
 
 
 def test_population_and_subgroup():
-    ev = run([
-        reg_row("fam_all", item="familiarity", codes="1;2", population="screened_in_medical"),
-        reg_row("fam_complete", item="familiarity", codes="1", population="complete"),
-        reg_row("fam_sso", item="familiarity", codes="1;2", population="screened_in_medical", subgroup="sector_sso"),
-    ])
+    ev = run(
+        [
+            reg_row("fam_all", item="familiarity", codes="1;2", population="screened_in_medical"),
+            reg_row("fam_complete", item="familiarity", codes="1", population="complete"),
+            reg_row(
+                "fam_sso", item="familiarity", codes="1;2", population="screened_in_medical", subgroup="sector_sso"
+            ),
+        ]
+    )
     # screened in: 1-9 (10 failed the Medi-Cal screen); very/somewhat: 1, 2, 3, 5, 6, 8
     assert ev.loc["fam_all", "base"] == 9
     assert ev.loc["fam_all", "reproduced"] == pytest.approx(100 * 6 / 9)
@@ -175,10 +209,12 @@ def test_population_and_subgroup():
 
 
 def test_mean_and_t_interval_by_hand():
-    ev = run([
-        reg_row("sat", statistic="mean", item="satisfaction", codes="", published=5.5),
-        reg_row("sat_mcp", statistic="mean", item="satisfaction", codes="", subgroup="sector_mcp", published=7.5),
-    ])
+    ev = run(
+        [
+            reg_row("sat", statistic="mean", item="satisfaction", codes="", published=5.5),
+            reg_row("sat_mcp", statistic="mean", item="satisfaction", codes="", subgroup="sector_mcp", published=7.5),
+        ]
+    )
     values = [8, 7, 5, 4, 6, 3, 2, 9]
     m = sum(values) / 8
     sd = math.sqrt(sum((v - m) ** 2 for v in values) / 7)
@@ -192,13 +228,15 @@ def test_mean_and_t_interval_by_hand():
 
 
 def test_counts_rank_and_n_selected():
-    ev = run([
-        reg_row("n_complete", statistic="count", item="", codes="", published=8),
-        reg_row("n_very", statistic="count", item="familiarity", codes="1", published=4),
-        reg_row("rank_funding", statistic="rank", item="support__funding", codes="1", published=2),
-        reg_row("rank_rates", statistic="rank", item="support__rates", codes="1", published=1),
-        reg_row("counties", statistic="n_selected", item="county", codes="", published=2),
-    ])
+    ev = run(
+        [
+            reg_row("n_complete", statistic="count", item="", codes="", published=8),
+            reg_row("n_very", statistic="count", item="familiarity", codes="1", published=4),
+            reg_row("rank_funding", statistic="rank", item="support__funding", codes="1", published=2),
+            reg_row("rank_rates", statistic="rank", item="support__rates", codes="1", published=1),
+            reg_row("counties", statistic="n_selected", item="county", codes="", published=2),
+        ]
+    )
     assert ev.loc["n_complete", "reproduced"] == 8
     assert ev.loc["n_very", "reproduced"] == 4
     assert ev.loc["rank_funding", "reproduced"] == 2  # rates 5/8, funding 3/8, DHCS guidance 1/8
@@ -209,15 +247,17 @@ def test_counts_rank_and_n_selected():
 
 def test_min_max_aggregates_and_directional_comparisons():
     items = "goal_seamless|goal_whole_person|goal_value"
-    ev = run([
-        reg_row("agree_min", item=items, codes="1;2", aggregate="min", published=62.5),
-        reg_row("agree_max", item=items, codes="1;2", aggregate="max", published=100),
-        reg_row("strong_min_gt", item=items, codes="1", aggregate="min", comparison="gt", published=45),
-        reg_row("strong_min_gt_fails", item=items, codes="1", aggregate="min", comparison="gt", published=55),
-        reg_row("strong_max_lt", item=items, codes="1", aggregate="max", comparison="lt", published=80),
-        reg_row("strong_max_le", item=items, codes="1", aggregate="max", comparison="le", published=75),
-        reg_row("strong_max_ge_fails", item=items, codes="1", aggregate="max", comparison="ge", published=76),
-    ])
+    ev = run(
+        [
+            reg_row("agree_min", item=items, codes="1;2", aggregate="min", published=62.5),
+            reg_row("agree_max", item=items, codes="1;2", aggregate="max", published=100),
+            reg_row("strong_min_gt", item=items, codes="1", aggregate="min", comparison="gt", published=45),
+            reg_row("strong_min_gt_fails", item=items, codes="1", aggregate="min", comparison="gt", published=55),
+            reg_row("strong_max_lt", item=items, codes="1", aggregate="max", comparison="lt", published=80),
+            reg_row("strong_max_le", item=items, codes="1", aggregate="max", comparison="le", published=75),
+            reg_row("strong_max_ge_fails", item=items, codes="1", aggregate="max", comparison="ge", published=76),
+        ]
+    )
     # agree: seamless 8/8, whole person 7/8, value 5/8 (unsure is a 'no'); strong: 6/8, 5/8, 4/8
     assert ev.loc["agree_min", "reproduced"] == pytest.approx(62.5)
     assert "goal_value" in ev.loc["agree_min", "note"]
@@ -234,8 +274,11 @@ def test_min_max_aggregates_and_directional_comparisons():
 def test_tolerance_rule_depends_on_base():
     assert findings.default_tolerance("share", 99) == 6
     assert findings.default_tolerance("share", 100) == 3
-    rows = [reg_row("near", exclude_codes="97", published=54), reg_row("far", exclude_codes="97", published=56.5),
-            reg_row("own_tol", exclude_codes="97", published=54, tolerance=3)]
+    rows = [
+        reg_row("near", exclude_codes="97", published=54),
+        reg_row("far", exclude_codes="97", published=56.5),
+        reg_row("own_tol", exclude_codes="97", published=54, tolerance=3),
+    ]
     small = run(rows)  # base 6: 6 points
     assert small.loc["near", "tolerance"] == 6 and small.loc["near", "status"] == "match"
     assert small.loc["far", "status"] == "miss"
@@ -248,13 +291,15 @@ def test_tolerance_rule_depends_on_base():
 
 
 def test_missing_column_gives_not_in_data():
-    ev = run([
-        reg_row("absent_item", item="served_quality", exclude_codes="97", published=45),
-        reg_row("absent_in_aggregate", item="goal_value|served_quality", aggregate="max", published=45),
-        reg_row("absent_option", statistic="rank", item="support__troubleshoot", codes="1", published=1),
-        reg_row("ok", exclude_codes="97", published=50),
-        reg_row("ctx", statistic="context", item="", codes="", population="", published=58),
-    ])
+    ev = run(
+        [
+            reg_row("absent_item", item="served_quality", exclude_codes="97", published=45),
+            reg_row("absent_in_aggregate", item="goal_value|served_quality", aggregate="max", published=45),
+            reg_row("absent_option", statistic="rank", item="support__troubleshoot", codes="1", published=1),
+            reg_row("ok", exclude_codes="97", published=50),
+            reg_row("ctx", statistic="context", item="", codes="", population="", published=58),
+        ]
+    )
     assert ev.loc["absent_item", "status"] == "not in data"
     assert "served_quality" in ev.loc["absent_item", "note"]
     assert ev.loc["absent_in_aggregate", "status"] == "not in data"
@@ -270,7 +315,7 @@ def test_small_bases_are_flagged_suppressed():
 
 
 def test_derived_frame_is_not_derived_again():
-    from calaim import recode
+    from calaim.data import recode
 
     rows = [reg_row("access", exclude_codes="97", published=50)]
     derived = recode.derive(hand_frame())
@@ -282,14 +327,49 @@ def test_derived_frame_is_not_derived_again():
 # --------------------------------------------------------------------------- odds ratios
 def or_rows():
     return [
-        reg_row("or_one", statistic="odds_ratio", item="", codes="", population="sso_analytic", model="participation",
-                term="pilot", published=6.4),
-        reg_row("or_min", statistic="odds_ratio", item="", codes="", population="sso_analytic", aggregate="min",
-                model="out_access|out_grow", term="contracted", published=2.0),
-        reg_row("or_max", statistic="odds_ratio", item="", codes="", population="sso_analytic", aggregate="max",
-                model="out_access|out_grow", term="contracted", published=9.0),
-        reg_row("or_lt", statistic="odds_ratio", item="", codes="", population="sso_analytic", comparison="lt",
-                model="participation", term="single_county", published=1),
+        reg_row(
+            "or_one",
+            statistic="odds_ratio",
+            item="",
+            codes="",
+            population="sso_analytic",
+            model="participation",
+            term="pilot",
+            published=6.4,
+        ),
+        reg_row(
+            "or_min",
+            statistic="odds_ratio",
+            item="",
+            codes="",
+            population="sso_analytic",
+            aggregate="min",
+            model="out_access|out_grow",
+            term="contracted",
+            published=2.0,
+        ),
+        reg_row(
+            "or_max",
+            statistic="odds_ratio",
+            item="",
+            codes="",
+            population="sso_analytic",
+            aggregate="max",
+            model="out_access|out_grow",
+            term="contracted",
+            published=9.0,
+        ),
+        reg_row(
+            "or_lt",
+            statistic="odds_ratio",
+            item="",
+            codes="",
+            population="sso_analytic",
+            comparison="lt",
+            model="participation",
+            term="single_county",
+            published=1,
+        ),
     ]
 
 
@@ -303,14 +383,18 @@ def test_odds_ratios_from_models_fit_once_per_model(monkeypatch):
 
     def fit(frame, model_id):
         calls.append(model_id)
-        return pd.DataFrame([{"term": t, "odds_ratio": o, "ci_low": lo, "ci_high": hi, "p_value": 0.01, "n": 300}
-                             for t, o, lo, hi in tables[model_id]])
+        return pd.DataFrame(
+            [
+                {"term": t, "odds_ratio": o, "ci_low": lo, "ci_high": hi, "p_value": 0.01, "n": 300}
+                for t, o, lo, hi in tables[model_id]
+            ]
+        )
 
-    fake = types.ModuleType("calaim.models")
+    fake = types.ModuleType("calaim.stats.models")
     fake.fit = fit
     fake.MODELS = {m: None for m in findings.MODEL_IDS}
-    monkeypatch.setitem(sys.modules, "calaim.models", fake)
-    monkeypatch.setattr(calaim, "models", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "calaim.stats.models", fake)
+    monkeypatch.setattr(calaim.stats, "models", fake, raising=False)
     ev = run(or_rows())
     assert sorted(calls) == ["out_access", "out_grow", "participation"]  # each model fitted once
     assert ev.loc["or_one", "reproduced"] == 5.0 and ev.loc["or_one", "status"] == "match"  # 6.4 inside 2-12
@@ -321,7 +405,7 @@ def test_odds_ratios_from_models_fit_once_per_model(monkeypatch):
 
 
 def test_odds_ratios_without_models_module(monkeypatch):
-    monkeypatch.setitem(sys.modules, "calaim.models", None)  # import fails
+    monkeypatch.setitem(sys.modules, "calaim.stats.models", None)  # import fails
     monkeypatch.delattr(calaim, "models", raising=False)
     ev = run(or_rows() + [reg_row("access", exclude_codes="97", published=50)])
     assert (ev.loc[["or_one", "or_min", "or_max", "or_lt"], "status"] == "not in data").all()
@@ -343,12 +427,14 @@ def test_full_registry_on_a_valid_frame_never_raises(valid_frame):
 
 
 def test_fidelity_and_inconsistencies_by_hand():
-    ev = run([
-        reg_row("a", exclude_codes="97", published=50),
-        reg_row("b", exclude_codes="97", published=90),
-        reg_row("c", item="served_quality", published=1),
-        reg_row("d", statistic="context", item="", codes="", population="", published=1),
-    ]).reset_index()
+    ev = run(
+        [
+            reg_row("a", exclude_codes="97", published=50),
+            reg_row("b", exclude_codes="97", published=90),
+            reg_row("c", item="served_quality", published=1),
+            reg_row("d", statistic="context", item="", codes="", population="", published=1),
+        ]
+    ).reset_index()
     fid = findings.fidelity(ev)
     assert (fid["rows"], fid["evaluated"], fid["matched"], fid["not_in_data"], fid["context"]) == (4, 2, 1, 1, 1)
     assert fid["share_matched"] == pytest.approx(0.5)

@@ -1,4 +1,4 @@
-"""calaim.io and calaim.validate: every problem kind, round trips, and file safety.
+"""calaim.data.io and calaim.data.validate: every problem kind, round trips, and file safety.
 
 Every data file is built in ``tmp_path`` from the ``valid_frame`` fixture (tests/conftest.py);
 nothing binary is committed. Each problem test breaks one thing and checks the problem's
@@ -14,8 +14,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from calaim import io, validate
-from calaim.validate import DataError, Problem
+from calaim.data import io, validate
+from calaim.data.validate import DataError, Problem
 
 SRC = "survey.csv"
 
@@ -88,7 +88,9 @@ def test_missing_required_column_and_value(valid_frame, cb):
 
 
 def test_optional_items_may_be_absent_and_blank(valid_frame, cb):
-    df = valid_frame.drop(columns=["satisfaction", "discharge_planner"] + [c for c in valid_frame if c.startswith("county__")])
+    df = valid_frame.drop(
+        columns=["satisfaction", "discharge_planner"] + [c for c in valid_frame if c.startswith("county__")]
+    )
     df.loc[3, "served_access"] = np.nan  # item non-response in an optional column is fine
     assert validate.validate(df, cb, source=SRC) == []
 
@@ -181,7 +183,14 @@ def test_every_problem_reported_at_once(valid_frame, cb):
     with pytest.raises(DataError) as info:
         validate.check(df, cb, source=SRC)
     err = info.value
-    assert kinds(err.problems) == {"wrong_type", "bad_code", "duplicate_id", "missing_required", "unknown_column", "all_missing"}
+    assert kinds(err.problems) == {
+        "wrong_type",
+        "bad_code",
+        "duplicate_id",
+        "missing_required",
+        "unknown_column",
+        "all_missing",
+    }
     lines = str(err).splitlines()
     assert len(lines) == len(err.problems) == 6
     assert all(SRC in line for line in lines)
@@ -215,7 +224,10 @@ def test_written_files_carry_codebook_labels(valid_frame, cb, tmp_path, ext):
     _, meta = reader(str(path), metadataonly=True)
     labels = {int(k): v for k, v in meta.variable_value_labels["served_access"].items()}
     assert labels == cb.labels("served_access")
-    assert {int(k): v for k, v in meta.variable_value_labels["county__alameda"].items()} == {0: "Not selected", 1: "Selected"}
+    assert {int(k): v for k, v in meta.variable_value_labels["county__alameda"].items()} == {
+        0: "Not selected",
+        1: "Selected",
+    }
     assert meta.column_names_to_labels["org_type"] == cb.column("org_type").label
     if ext == "dta":  # Stata's variable-label limit
         assert all(len(v or "") <= 80 for v in meta.column_names_to_labels.values())

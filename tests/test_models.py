@@ -1,12 +1,12 @@
-"""calaim.models: specifications, odds-ratio tables, listwise deletion, separation handling."""
+"""calaim.stats.models: specifications, odds-ratio tables, listwise deletion, separation handling."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from calaim import models
-from calaim.models import MODELS, Z95, fit, fit_formula, with_population
+from calaim.stats import models
+from calaim.stats.models import MODELS, Z95, fit, fit_formula, with_population
 
 ROLE_LEVELS = ["senior", "manager", "frontline", "other"]
 TRUE_PARTICIPATION = {
@@ -28,33 +28,56 @@ def simulated():
     """20,000 simulated SSO respondents whose contracting follows known log odds."""
     rng = np.random.default_rng(20231)
     n = 20_000
-    df = pd.DataFrame({
-        "single_county": rng.binomial(1, 0.45, n).astype(float),
-        "pilot": rng.binomial(1, 0.35, n).astype(float),
-        "prior_mc_contract": rng.binomial(1, 0.5, n).astype(float),
-        "fte_lt50": rng.binomial(1, 0.5, n).astype(float),
-        "nonprofit": rng.binomial(1, 0.7, n).astype(float),
-        "housing_provider": rng.binomial(1, 0.6, n).astype(float),
-        "role4": pd.Series(rng.choice(ROLE_LEVELS, n, p=[0.3, 0.3, 0.25, 0.15]), dtype="string"),
-    })
+    df = pd.DataFrame(
+        {
+            "single_county": rng.binomial(1, 0.45, n).astype(float),
+            "pilot": rng.binomial(1, 0.35, n).astype(float),
+            "prior_mc_contract": rng.binomial(1, 0.5, n).astype(float),
+            "fte_lt50": rng.binomial(1, 0.5, n).astype(float),
+            "nonprofit": rng.binomial(1, 0.7, n).astype(float),
+            "housing_provider": rng.binomial(1, 0.6, n).astype(float),
+            "role4": pd.Series(rng.choice(ROLE_LEVELS, n, p=[0.3, 0.3, 0.25, 0.15]), dtype="string"),
+        }
+    )
     b = TRUE_PARTICIPATION
-    eta = b["intercept"] + sum(b[v] * df[v] for v in ["single_county", "pilot", "prior_mc_contract", "fte_lt50", "nonprofit", "housing_provider"])
-    eta = eta + df["role4"].map({"senior": 0.0, "manager": b["manager"], "frontline": b["frontline"], "other": b["other_role"]}).astype(float)
+    eta = b["intercept"] + sum(
+        b[v] * df[v]
+        for v in ["single_county", "pilot", "prior_mc_contract", "fte_lt50", "nonprofit", "housing_provider"]
+    )
+    eta = eta + df["role4"].map(
+        {"senior": 0.0, "manager": b["manager"], "frontline": b["frontline"], "other": b["other_role"]}
+    ).astype(float)
     df["contracted"] = rng.binomial(1, 1 / (1 + np.exp(-eta))).astype(float)
     df["pop_sso_analytic"] = True
     return df
 
 
 def test_model_specs_follow_the_paper():
-    assert set(MODELS) == {"participation", "pilot", "out_access", "out_coordination", "out_wellbeing",
-                           "out_manage_needs", "out_coordinate", "out_grow"}
+    assert set(MODELS) == {
+        "participation",
+        "pilot",
+        "out_access",
+        "out_coordination",
+        "out_wellbeing",
+        "out_manage_needs",
+        "out_coordinate",
+        "out_grow",
+    }
     assert MODELS["participation"].outcome == "contracted"
     assert MODELS["pilot"].outcome == "pilot" and MODELS["pilot"].predictors == ("fte_lt50", "nonprofit")
     for model_id in models.OUTCOME_MODELS:
         spec = MODELS[model_id]
         assert spec.outcome == model_id
-        assert spec.terms == ["contracted", "manager", "frontline", "other_role", "housing_provider",
-                              "single_county", "fte_lt50", "nonprofit"]
+        assert spec.terms == [
+            "contracted",
+            "manager",
+            "frontline",
+            "other_role",
+            "housing_provider",
+            "single_county",
+            "fte_lt50",
+            "nonprofit",
+        ]
     assert all(spec.population == "sso_analytic" for spec in MODELS.values())
     assert "C(role4, Treatment('senior'))" in MODELS["participation"].formula
 
@@ -73,15 +96,18 @@ def test_recovers_known_odds_ratios(simulated):
 def test_ci_arithmetic_and_agreement_with_statsmodels(simulated):
     assert Z95 == pytest.approx(1.959964, abs=1e-6)
     table = fit(simulated, "participation").set_index("term")
-    for term, row in table.iterrows():
+    for _term, row in table.iterrows():
         assert row["odds_ratio"] == pytest.approx(np.exp(row["coef"]), rel=1e-12)
         assert row["ci_low"] == pytest.approx(np.exp(row["coef"] - 1.959964 * row["std_err"]), rel=1e-5)
         assert row["ci_high"] == pytest.approx(np.exp(row["coef"] + 1.959964 * row["std_err"]), rel=1e-5)
     # the same coefficients as a direct statsmodels fit
-    direct = smf.logit(MODELS["participation"].formula, data=simulated.assign(role4=simulated["role4"].astype(object))).fit(disp=False)
+    direct = smf.logit(
+        MODELS["participation"].formula, data=simulated.assign(role4=simulated["role4"].astype(object))
+    ).fit(disp=False)
     assert table.loc["pilot", "coef"] == pytest.approx(direct.params["pilot"], rel=1e-8)
     assert table.loc["manager", "std_err"] == pytest.approx(
-        direct.bse["C(role4, Treatment('senior'))[T.manager]"], rel=1e-8)
+        direct.bse["C(role4, Treatment('senior'))[T.manager]"], rel=1e-8
+    )
 
 
 def test_reference_categories_are_named(simulated):
@@ -116,11 +142,13 @@ def test_quasi_separation_returns_a_problem():
 
 
 def test_listwise_deletion_counts_dropped_rows():
-    df = pd.DataFrame({
-        "y": [0, 1, 0, 1, 1, 0, 1, 0, 1, np.nan, 0, 1, 1, 0],
-        "x": [0, 0, 1, 1, 0, 1, 1, 0, 0, 1, np.nan, 1, np.nan, 0],
-        "in_base": [True] * 13 + [False],
-    })
+    df = pd.DataFrame(
+        {
+            "y": [0, 1, 0, 1, 1, 0, 1, 0, 1, np.nan, 0, 1, 1, 0],
+            "x": [0, 0, 1, 1, 0, 1, 1, 0, 0, 1, np.nan, 1, np.nan, 0],
+            "in_base": [True] * 13 + [False],
+        }
+    )
     # base: the first 13 rows; the outcome is missing in one, the predictor in two
     table = fit_formula(df, "y ~ x", population=df["in_base"])
     assert table.loc[0, "n"] == 10
@@ -145,13 +173,15 @@ def test_degenerate_bases_are_reported(simulated):
 
 
 def test_population_flag_is_derived_when_absent():
-    df = pd.DataFrame({
-        "resp_id": [1, 2, 3, 4],
-        "disposition": [1, 1, 1, 2],
-        "role4": pd.Series(["senior", "manager", "senior", "other"], dtype="string"),
-        "sector_sso": [True, True, False, True],
-        "sso_model_complete": [True, False, True, True],
-    })
+    df = pd.DataFrame(
+        {
+            "resp_id": [1, 2, 3, 4],
+            "disposition": [1, 1, 1, 2],
+            "role4": pd.Series(["senior", "manager", "senior", "other"], dtype="string"),
+            "sector_sso": [True, True, False, True],
+            "sso_model_complete": [True, False, True, True],
+        }
+    )
     out = with_population(df, "sso_analytic")
     assert out["pop_sso_analytic"].tolist() == [True, False, False, False]
     assert "pop_sso_analytic" not in df.columns  # the input is not modified
@@ -159,23 +189,43 @@ def test_population_flag_is_derived_when_absent():
 
 def test_fits_every_model_on_a_raw_frame_via_derive():
     """The specs name real derived columns: a small raw frame is derived and all models fit."""
-    from calaim.codebook import load
+    from calaim.data.codebook import load
 
     cb = load()
     rng = np.random.default_rng(11)
     n = 600
-    raw = pd.DataFrame({
-        "resp_id": np.arange(n), "disposition": 1, "org_type": rng.choice([1, 1, 1, 2, 7], n),
-        "role": rng.integers(1, 5, n), "fte": rng.choice([1, 2, 3, 4, 5, 6, 9], n),
-        "legal_type": rng.choice([1, 2, 3, 9], n), "statewide": rng.choice([1, 2], n, p=[0.05, 0.95]),
-        "wpc_hh": rng.choice([1, 2, 9], n), "ecm_provider": rng.choice([1, 2], n), "cs_provider": rng.choice([1, 2], n),
-        "sso_exp_contract_mcp": rng.choice([1, 2, 3, 4, 9], n), "sso_type__housing": rng.integers(0, 2, n),
-        "familiarity": 1, "credential": 12,
-    })
+    raw = pd.DataFrame(
+        {
+            "resp_id": np.arange(n),
+            "disposition": 1,
+            "org_type": rng.choice([1, 1, 1, 2, 7], n),
+            "role": rng.integers(1, 5, n),
+            "fte": rng.choice([1, 2, 3, 4, 5, 6, 9], n),
+            "legal_type": rng.choice([1, 2, 3, 9], n),
+            "statewide": rng.choice([1, 2], n, p=[0.05, 0.95]),
+            "wpc_hh": rng.choice([1, 2, 9], n),
+            "ecm_provider": rng.choice([1, 2], n),
+            "cs_provider": rng.choice([1, 2], n),
+            "sso_exp_contract_mcp": rng.choice([1, 2, 3, 4, 9], n),
+            "sso_type__housing": rng.integers(0, 2, n),
+            "familiarity": 1,
+            "credential": 12,
+        }
+    )
     counties = pd.DataFrame({f"county__{k}": rng.binomial(1, 0.03, n) for k in cb.counties})
-    items = pd.DataFrame({c: rng.choice([1, 2, 3, 4, 5, 8, 97], n) for c in [
-        "served_access", "served_coordination", "served_wellbeing",
-        "org_impact_manage_needs", "org_impact_coordinate", "org_impact_grow"]})
+    items = pd.DataFrame(
+        {
+            c: rng.choice([1, 2, 3, 4, 5, 8, 97], n)
+            for c in [
+                "served_access",
+                "served_coordination",
+                "served_wellbeing",
+                "org_impact_manage_needs",
+                "org_impact_coordinate",
+                "org_impact_grow",
+            ]
+        }
+    )
     raw = pd.concat([raw, counties, items], axis=1)
     first = fit(raw, "pilot")  # raw frame: derived on the fly
     assert first["problem"].isna().all() and first["n"].iloc[0] > 50
@@ -220,11 +270,14 @@ def test_firth_is_close_to_ml_in_a_large_sample(simulated):
 def test_robust_standard_errors_match_statsmodels_hc3(simulated):
     robust = fit(simulated, "participation", estimator="robust").set_index("term")
     ml = fit(simulated, "participation").set_index("term")
-    direct = smf.logit(MODELS["participation"].formula, data=simulated.assign(role4=simulated["role4"].astype(object))).fit(
-        disp=False, cov_type="HC3")
+    direct = smf.logit(
+        MODELS["participation"].formula, data=simulated.assign(role4=simulated["role4"].astype(object))
+    ).fit(disp=False, cov_type="HC3")
     assert np.allclose(robust["coef"], ml["coef"])  # same point estimates
     assert robust.loc["pilot", "std_err"] == pytest.approx(direct.bse["pilot"], rel=1e-8)
-    assert robust.loc["pilot", "ci_low"] == pytest.approx(np.exp(direct.params["pilot"] - Z95 * direct.bse["pilot"]), rel=1e-6)
+    assert robust.loc["pilot", "ci_low"] == pytest.approx(
+        np.exp(direct.params["pilot"] - Z95 * direct.bse["pilot"]), rel=1e-6
+    )
     with pytest.raises(ValueError, match="unknown estimator"):
         fit(simulated, "participation", estimator="bayes")
 
@@ -286,9 +339,12 @@ def test_mediation_finds_a_purely_indirect_path():
     assert direct["ci_low_pp"] < 0 < direct["ci_high_pp"]
     assert by.loc["total", "estimate_pp"] == pytest.approx(indirect["estimate_pp"] + direct["estimate_pp"], abs=0.5)
     assert (res["n"] == len(df)).all() and (res["method"] == "bootstrap").all()  # auto: a base under 5,000
-    parametric = models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200,
-                                  seed=1, method="parametric").set_index("effect")
-    assert parametric.loc["indirect (through the mediator)", "estimate_pp"] == pytest.approx(indirect["estimate_pp"], abs=2)
+    parametric = models.mediation(
+        df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200, seed=1, method="parametric"
+    ).set_index("effect")
+    assert parametric.loc["indirect (through the mediator)", "estimate_pp"] == pytest.approx(
+        indirect["estimate_pp"], abs=2
+    )
     assert parametric.loc["direct", "ci_low_pp"] < 0 < parametric.loc["direct", "ci_high_pp"]
     with pytest.raises(ValueError, match="unknown mediation method"):
         models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", method="sobel")
@@ -298,7 +354,9 @@ def test_mediation_finds_a_purely_indirect_path():
 
 def test_mediation_names_missing_columns():
     with pytest.raises(KeyError, match="not in this data set: m"):
-        models.mediation(_mediated(200).drop(columns="m"), "x", mediator="m", outcome="y", covariates=(), population="all")
+        models.mediation(
+            _mediated(200).drop(columns="m"), "x", mediator="m", outcome="y", covariates=(), population="all"
+        )
 
 
 # ---------------------------------------------------------------------------- coverage

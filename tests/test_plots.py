@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from calaim import plots  # noqa: E402
+from calaim.book import plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +62,9 @@ def test_likert_strongest_answers_sit_at_the_outer_ends():
             "value": [10, 20, 30, 40],
         }
     )
-    ax = plots.likert(t, positive=["Much better", "Somewhat better"], negative=["Somewhat worse", "Much worse"], base=None)
+    ax = plots.likert(
+        t, positive=["Much better", "Somewhat better"], negative=["Somewhat worse", "Much worse"], base=None
+    )
     spans = {c.get_label(): (c.patches[0].get_x(), c.patches[0].get_width()) for c in ax.containers}
     assert spans["Somewhat better"] == (0.0, 20.0) and spans["Much better"] == (20.0, 10.0)
     assert spans["Somewhat worse"] == (0.0, -30.0) and spans["Much worse"] == (-30.0, -40.0)

@@ -1,4 +1,4 @@
-"""No respondent id in the built book: calaim.privacy.scan, and the build's privacy step.
+"""No respondent id in the built book: calaim.book.privacy.scan, and the build's privacy step.
 
 The synthetic data's ids (1 to 2,597) look like any other number in a page, so the build tests
 run on data whose ids are distinctive tokens ("R7Q" + 6 digits), which the reader accepts as
@@ -17,7 +17,10 @@ import pytest
 from conftest import make_valid_frame
 from test_build import _mini_source
 
-from calaim import ROOT, build, chapter, cli, io, privacy, tables
+from calaim import ROOT, cli
+from calaim.book import build, chapter, privacy
+from calaim.data import io
+from calaim.stats import tables
 
 
 @pytest.fixture(autouse=True)
@@ -52,8 +55,22 @@ def test_scan_finds_whole_ids_in_text_files_only(tmp_path):
     (tmp_path / "image.png").write_bytes(b"R7Q900010")  # not text: not scanned
     blob = "A" * 150 + "R7Q900011" + "B" * 150  # inside an embedded image (base64)
     (tmp_path / "img.html").write_text(f'<img src="data:image/png;base64,{blob}">', encoding="utf-8")
-    ids = ["R7Q900001", "R7Q900002", "R7Q900003", "900004", "900005", "900006", "AB-123456", "AB-123457",
-           "900007", "R7Q900008", "R7Q900009", "R7Q900010", "R7Q900011", "R7Q999999"]
+    ids = [
+        "R7Q900001",
+        "R7Q900002",
+        "R7Q900003",
+        "900004",
+        "900005",
+        "900006",
+        "AB-123456",
+        "AB-123457",
+        "900007",
+        "R7Q900008",
+        "R7Q900009",
+        "R7Q900010",
+        "R7Q900011",
+        "R7Q999999",
+    ]
 
     hits = privacy.scan(tmp_path, ids)
 

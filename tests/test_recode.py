@@ -1,4 +1,4 @@
-"""Hand-computed fixtures for every recode in calaim.recode.
+"""Hand-computed fixtures for every recode in calaim.data.recode.
 
 Each test builds a few respondents by hand, with only the columns the recode needs, and
 states the expected result explicitly (worked out on paper from the Appendix A definitions),
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calaim import codebook, recode
+from calaim.data import codebook, recode
 
 CB = codebook.load()
 NAN = np.nan
@@ -49,7 +49,16 @@ def test_sectors_follow_appendix_a_and_overlap():
     # overlap: row 3 is FQHC, BH and PCP at once
     assert out.loc[2, ["sector_fqhc", "sector_bh", "sector_pcp"]].all()
     assert flags(out, "leader") == [True, False, False, False, True, False, False, True]
-    assert flags(out, "role4") == ["senior", "frontline", "frontline", "frontline", "manager", "frontline", "frontline", "senior"]
+    assert flags(out, "role4") == [
+        "senior",
+        "frontline",
+        "frontline",
+        "frontline",
+        "manager",
+        "frontline",
+        "frontline",
+        "senior",
+    ]
     assert flags(out, "hc_org") == [False, True, True, True, False, False, True, False]
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from calaim import ROOT, build, chapter, tables
+from calaim import ROOT
+from calaim.book import build, chapter
+from calaim.stats import tables
 
 LOCK = ROOT / "requirements-lock.txt"
 REQUIREMENTS = ROOT / "requirements.txt"
@@ -90,15 +92,22 @@ def test_a_fresh_environment_resolves_to_the_lock(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    listed = subprocess.run([str(py), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True, env=env)
+    listed = subprocess.run(
+        [str(py), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True, check=True, env=env
+    )
     present = {re.sub(r"[-_.]+", "-", d["name"]).lower(): d["version"] for d in json.loads(listed.stdout)}
     locked = pins(LOCK)
     expected = {n: v for n, v in locked.items() if present.get(n) != v}
     for args in (["-r", str(LOCK)], ["-r", str(REQUIREMENTS), "-c", str(LOCK)]):
         proc = subprocess.run(
             [str(py), "-m", "pip", "install", "--dry-run", "--quiet", "--report", "-", *args],
-            capture_output=True, text=True, check=True, env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         )
         report = json.loads(proc.stdout)
-        resolved = {re.sub(r"[-_.]+", "-", i["metadata"]["name"]).lower(): i["metadata"]["version"] for i in report["install"]}
+        resolved = {
+            re.sub(r"[-_.]+", "-", i["metadata"]["name"]).lower(): i["metadata"]["version"] for i in report["install"]
+        }
         assert resolved == expected, args

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calaim import codebook, recode, synth, validate
+from calaim import synth
+from calaim.data import codebook, recode, validate
 
 CB = codebook.load()
 
@@ -44,13 +45,29 @@ def test_exact_bases(default, derived):
     assert default["disposition"].value_counts().to_dict() == {1: 1196, 2: 981, 3: 420}
     assert default.loc[comp, "sample_source"].value_counts().to_dict() == {1: 801, 2: 395}
     sectors = {s: int((comp & d[s]).sum()) for s in recode.SECTORS}
-    assert sectors == {"sector_mcp": 53, "sector_fqhc": 140, "sector_bh": 292, "sector_sso": 412,
-                       "sector_hdp": 67, "sector_pcp": 162}
+    assert sectors == {
+        "sector_mcp": 53,
+        "sector_fqhc": 140,
+        "sector_bh": 292,
+        "sector_sso": 412,
+        "sector_hdp": 67,
+        "sector_pcp": 162,
+    }
     assert int((comp & d["sector_pcp"] & d["sector_fqhc"]).sum()) == 44  # 27% of 162
-    pops = {p: int(d[f"pop_{p}"].sum()) for p in ("ecm", "cs", "bh_leaders", "mcp_leaders", "nonprovider_leaders",
-                                                   "hdp", "sso", "sso_analytic")}
-    assert pops == {"ecm": 286, "cs": 315, "bh_leaders": 119, "mcp_leaders": 51, "nonprovider_leaders": 162,
-                    "hdp": 67, "sso": 412, "sso_analytic": 355}
+    pops = {
+        p: int(d[f"pop_{p}"].sum())
+        for p in ("ecm", "cs", "bh_leaders", "mcp_leaders", "nonprovider_leaders", "hdp", "sso", "sso_analytic")
+    }
+    assert pops == {
+        "ecm": 286,
+        "cs": 315,
+        "bh_leaders": 119,
+        "mcp_leaders": 51,
+        "nonprovider_leaders": 162,
+        "hdp": 67,
+        "sso": 412,
+        "sso_analytic": 355,
+    }
     assert round(100 * d.loc[d["pop_sso_analytic"], "contracted"].mean()) == 66
     bands = [int((comp & d[b]).sum()) for b in ("medi_0_50", "medi_51_75", "medi_75plus")]
     assert bands == [271, 304, 595]
@@ -63,12 +80,29 @@ def test_exact_bases(default, derived):
 
 
 def test_screen_outs_carry_only_screener_and_sector_columns(default):
-    sector_cols = {"resp_id", "disposition", "sample_source", "medical_share", "org_type", "role", "familiarity",
-                   "credential", "specialty", "work_setting", "discharge_planner"}
+    sector_cols = {
+        "resp_id",
+        "disposition",
+        "sample_source",
+        "medical_share",
+        "org_type",
+        "role",
+        "familiarity",
+        "credential",
+        "specialty",
+        "work_setting",
+        "discharge_planner",
+    }
     u30 = default[default["disposition"] == 2]
     assert (u30["medical_share"] == 1).all()
-    assert set(u30.columns[u30.notna().any()]) == {"resp_id", "disposition", "sample_source", "medical_share",
-                                                    "org_type", "role"}
+    assert set(u30.columns[u30.notna().any()]) == {
+        "resp_id",
+        "disposition",
+        "sample_source",
+        "medical_share",
+        "org_type",
+        "role",
+    }
     nf = default[default["disposition"] == 3]
     assert set(nf.columns[nf.notna().any()]) <= sector_cols
     assert nf["familiarity"].isin([4, 9]).all()
@@ -120,7 +154,7 @@ def test_fast_derive_matches_recode(default, derived):
 def test_fidelity_to_the_registry(default):
     """At least 95% of the evaluable registry rows (context rows excluded) match on the default
     data; every row can be evaluated (no column or model is missing)."""
-    findings = pytest.importorskip("calaim.findings")
+    findings = pytest.importorskip("calaim.stats.findings")
     res = findings.evaluate(default)
     fid = findings.fidelity(res)
     assert fid["not_in_data"] == 0, res.loc[res["status"] == "not in data", ["id", "note"]].to_string()
@@ -131,11 +165,24 @@ def test_fidelity_to_the_registry(default):
 def test_planted_odds_ratios_recovered_on_a_large_sample():
     """Fit the paper's participation model on 60,000 synthetic completes: the planted odds
     ratios come back within 10%."""
-    models = pytest.importorskip("calaim.models")
+    models = pytest.importorskip("calaim.stats.models")
     big = synth.generate(n=60_000, seed=synth.DEFAULT_SEED)
     d = synth.fast_derive({c: big[c].to_numpy(dtype=float) for c in big.columns}, CB)
-    frame = pd.DataFrame({k: d[k] for k in ("contracted", "single_county", "pilot", "prior_mc_contract", "fte_lt50",
-                                            "nonprofit", "housing_provider", "pop_sso_analytic")})
+    frame = pd.DataFrame(
+        {
+            k: d[k]
+            for k in (
+                "contracted",
+                "single_county",
+                "pilot",
+                "prior_mc_contract",
+                "fte_lt50",
+                "nonprofit",
+                "housing_provider",
+                "pop_sso_analytic",
+            )
+        }
+    )
     frame["role4"] = big["role"].map({1: "senior", 2: "manager", 3: "frontline", 4: "other"}).astype(object)
     res = models.fit_formula(frame, models.MODELS["participation"].formula, frame["pop_sso_analytic"])
     got = res.set_index("term")["odds_ratio"]
@@ -154,8 +201,12 @@ def test_engine_meets_overlapping_group_targets():
     a = rng.random(n) < 0.3
     b = rng.random(n) < 0.5
     G = np.stack([np.ones(n, bool), a, b, a & b], axis=1)
-    targets = [synth.Target(G[:, 0], (1,), 40.0), synth.Target(a, (1,), 70.0), synth.Target(b, (1,), 20.0),
-               synth.Target(a & b, (1,), 50.0)]
+    targets = [
+        synth.Target(G[:, 0], (1,), 40.0),
+        synth.Target(a, (1,), 70.0),
+        synth.Target(b, (1,), 20.0),
+        synth.Target(a & b, (1,), 50.0),
+    ]
     for i, t in enumerate(targets):
         t._g = i
     vals, fit = synth.allocate([1, 0], [0.5, 0.5], G, targets, rng)

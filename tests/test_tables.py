@@ -1,4 +1,4 @@
-"""calaim.tables against numbers worked out by hand."""
+"""calaim.stats.tables against numbers worked out by hand."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calaim import tables
+from calaim.stats import tables
 
 
 def derived(values, subgroup=None):

@@ -31,7 +31,7 @@ from statsmodels.stats.contingency_tables import Table, mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from calaim.tables import DEFAULT_MIN_BASE, count_answers
+from calaim.stats.tables import DEFAULT_MIN_BASE, count_answers
 
 ALPHA = 0.05
 NOT_RUN = "not run (base below min_base)"

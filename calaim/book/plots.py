@@ -1,6 +1,6 @@
 """Figures in one house style.
 
-Each function takes a tidy table (from :mod:`calaim.tables` or :mod:`calaim.models`), draws into
+Each function takes a tidy table (from :mod:`calaim.stats.tables` or :mod:`calaim.stats.models`), draws into
 ``ax`` (a new figure if none), and returns the Axes. Nothing is written to disk and no global
 state changes except through :func:`set_theme`, which chapters call once.
 
@@ -93,8 +93,8 @@ def likert(
     wide = wide.reindex(order)
     ax = _ax(ax, height=0.55 * len(order) + 1.4, width=9)
     colours = diverging_palette(len(negative), len(positive), neutral=False)
-    pos_col = dict(zip(positive, colours[: len(positive)]))
-    neg_col = dict(zip(negative, colours[len(positive) :]))
+    pos_col = dict(zip(positive, colours[: len(positive)], strict=True))
+    neg_col = dict(zip(negative, colours[len(positive) :], strict=True))
     y = np.arange(len(order))
     half_neutral = wide[list(neutral)].sum(axis=1).fillna(0) / 2 if neutral else pd.Series(0, index=wide.index)
     # positive: stack outward from the neutral half, the strongest answer at the far end
@@ -123,18 +123,23 @@ def likert(
     labels = list(order)
     if base and base in table:
         bases = table.drop_duplicates(row).set_index(row)[base].reindex(order)
-        labels = [f"{lab}\n(n = {int(b):,})" if pd.notna(b) else lab for lab, b in zip(order, bases)]
+        labels = [f"{lab}\n(n = {int(b):,})" if pd.notna(b) else lab for lab, b in zip(order, bases, strict=True)]
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):.0f}%" if v <= 100 else ""))
     ax.set_xlabel("Share of respondents (%)")
     # legend in the order the bars read, left to right: strongest negative ... strongest positive, then 'unsure'
-    handles = dict(zip(*ax.get_legend_handles_labels()[::-1]))
+    handles = dict(zip(*ax.get_legend_handles_labels()[::-1], strict=True))
     reading = [*reversed(list(negative)), *neutral, *reversed(list(positive)), *other]
     shown = [r for r in reading if r in handles]
     one_row = sum(len(r) + 6 for r in shown) <= 110  # a single row when the labels fit the width
-    ax.legend([handles[r] for r in shown], shown, loc="upper center", bbox_to_anchor=(0.5, -0.18),
-              ncol=len(shown) if one_row else min(4, len(shown)))
+    ax.legend(
+        [handles[r] for r in shown],
+        shown,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+        ncol=len(shown) if one_row else min(4, len(shown)),
+    )
     if title:
         ax.set_title(title, loc="left")
     ax.grid(axis="y", visible=False)
@@ -152,13 +157,28 @@ def _label_segments(ax, other: set, label_min: float) -> None:
                 continue
             yc = patch.get_y() + patch.get_height() / 2
             if is_other:
-                ax.annotate(f"{w:.0f}%", (patch.get_x() + patch.get_width(), yc), xytext=(3, 0), textcoords="offset points",
-                            ha="left", va="center", fontsize=8, color="#424242")
+                ax.annotate(
+                    f"{w:.0f}%",
+                    (patch.get_x() + patch.get_width(), yc),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center",
+                    fontsize=8,
+                    color="#424242",
+                )
                 continue
             r, g, b, _ = matplotlib.colors.to_rgba(patch.get_facecolor())
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.55
-            ax.text(patch.get_x() + patch.get_width() / 2, yc, f"{w:.0f}", ha="center", va="center", fontsize=8,
-                    color="white" if dark else "#212121")
+            ax.text(
+                patch.get_x() + patch.get_width() / 2,
+                yc,
+                f"{w:.0f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if dark else "#212121",
+            )
 
 
 def bars(
@@ -179,16 +199,33 @@ def bars(
     ax = _ax(ax, height=0.32 * n_rows + 1.5)
     pal = palette
     if hue and pal is None:
-        pal = dict(zip(table[hue].unique(), OKABE_ITO))
-    sns.barplot(data=table, x=x, y=y, hue=hue, ax=ax, palette=pal if hue else None, color=None if hue else OKABE_ITO[0], errorbar=None, orient="h")
+        pal = dict(zip(table[hue].unique(), OKABE_ITO, strict=True))
+    sns.barplot(
+        data=table,
+        x=x,
+        y=y,
+        hue=hue,
+        ax=ax,
+        palette=pal if hue else None,
+        color=None if hue else OKABE_ITO[0],
+        errorbar=None,
+        orient="h",
+    )
     if ci and all(c in table for c in ci):
-        for bar_container, (_, sub) in zip(ax.containers, table.groupby(hue, sort=False) if hue else [(None, table)]):
-            for patch, (_, r) in zip(bar_container.patches, sub.iterrows()):
+        for bar_container, (_, sub) in zip(ax.containers, table.groupby(hue, sort=False) if hue else [(None, table)], strict=True):
+            for patch, (_, r) in zip(bar_container.patches, sub.iterrows(), strict=True):
                 yc = patch.get_y() + patch.get_height() / 2
                 if pd.notna(r[ci[0]]):
                     ax.plot([r[ci[0]], r[ci[1]]], [yc, yc], color="#212121", linewidth=1)
                 if annotate and pd.notna(r[x]):
-                    ax.annotate(f"{r[x]:.{decimals}f}", (max(r[x], r[ci[1]] if pd.notna(r[ci[1]]) else r[x]), yc), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+                    ax.annotate(
+                        f"{r[x]:.{decimals}f}",
+                        (max(r[x], r[ci[1]] if pd.notna(r[ci[1]]) else r[x]), yc),
+                        xytext=(4, 0),
+                        textcoords="offset points",
+                        va="center",
+                        fontsize=8,
+                    )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("")
     if hue:
@@ -201,7 +238,17 @@ def bars(
 def heatmap(wide: pd.DataFrame, ax=None, title: str | None = None, fmt: str = ".0f", cbar_label: str = "%"):
     """Annotated heat map (Table B1): rows = respondent types, columns = partner sectors."""
     ax = _ax(ax, height=0.45 * len(wide) + 2.5, width=min(16, 0.75 * wide.shape[1] + 4))
-    sns.heatmap(wide, annot=True, fmt=fmt, cmap="Blues", cbar_kws={"label": cbar_label}, linewidths=0.5, linecolor="white", ax=ax, annot_kws={"fontsize": 8})
+    sns.heatmap(
+        wide,
+        annot=True,
+        fmt=fmt,
+        cmap="Blues",
+        cbar_kws={"label": cbar_label},
+        linewidths=0.5,
+        linecolor="white",
+        ax=ax,
+        annot_kws={"fontsize": 8},
+    )
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.tick_params(axis="x", labelrotation=60)
@@ -212,17 +259,37 @@ def heatmap(wide: pd.DataFrame, ax=None, title: str | None = None, fmt: str = ".
     return ax
 
 
-def forest(table: pd.DataFrame, label: str = "term", ax=None, title: str | None = None, published: pd.DataFrame | None = None):
+def forest(
+    table: pd.DataFrame, label: str = "term", ax=None, title: str | None = None, published: pd.DataFrame | None = None
+):
     """Odds ratios with 95% CIs on a log scale; the line at 1 means 'no association'.
     ``published`` (optional, columns term/odds_ratio/ci_low/ci_high) is drawn beside each row."""
     t = table.dropna(subset=["odds_ratio"]).reset_index(drop=True)
     ax = _ax(ax, height=0.45 * len(t) + 1.5, width=7)
     y = np.arange(len(t))
-    ax.errorbar(t["odds_ratio"], y, xerr=[t["odds_ratio"] - t["ci_low"], t["ci_high"] - t["odds_ratio"]], fmt="o", color=OKABE_ITO[0], ecolor=OKABE_ITO[0], capsize=3, label="reproduced")
+    ax.errorbar(
+        t["odds_ratio"],
+        y,
+        xerr=[t["odds_ratio"] - t["ci_low"], t["ci_high"] - t["odds_ratio"]],
+        fmt="o",
+        color=OKABE_ITO[0],
+        ecolor=OKABE_ITO[0],
+        capsize=3,
+        label="reproduced",
+    )
     if published is not None and len(published):
         p = published.set_index("term").reindex(t[label])
         ok = p["odds_ratio"].notna().to_numpy()
-        ax.errorbar(p["odds_ratio"][ok], y[ok] + 0.25, xerr=[(p["odds_ratio"] - p["ci_low"])[ok], (p["ci_high"] - p["odds_ratio"])[ok]], fmt="s", color=OKABE_ITO[1], ecolor=OKABE_ITO[1], capsize=3, label="published")
+        ax.errorbar(
+            p["odds_ratio"][ok],
+            y[ok] + 0.25,
+            xerr=[(p["odds_ratio"] - p["ci_low"])[ok], (p["ci_high"] - p["odds_ratio"])[ok]],
+            fmt="s",
+            color=OKABE_ITO[1],
+            ecolor=OKABE_ITO[1],
+            capsize=3,
+            label="published",
+        )
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.axvline(1, color="#424242", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")

@@ -8,7 +8,7 @@ reads that file and expands each item into the data columns it occupies:
 * ``grid`` items occupy one column per row, ``<item>_<row>``, all sharing the item's codes;
 * ``multi`` (select-all) items occupy one 0/1 column per option, ``<item>__<option>``.
 
-Nothing here reads respondent data; see :mod:`calaim.io` and :mod:`calaim.validate`.
+Nothing here reads respondent data; see :mod:`calaim.data.io` and :mod:`calaim.data.validate`.
 """
 
 from __future__ import annotations

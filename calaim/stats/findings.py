@@ -34,15 +34,35 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from calaim import DATA_DIR, codebook, recode, tables
+from calaim import DATA_DIR
+from calaim.data import codebook, recode
+from calaim.stats import tables
 
 PUBLISHED_DIR = DATA_DIR / "published"
 DEFAULT_PATH = PUBLISHED_DIR / "findings.csv"
 
 REGISTRY_COLUMNS = (
-    "id", "source", "section", "figure", "statistic", "item", "codes", "population", "subgroup",
-    "exclude_codes", "aggregate", "comparison", "model", "term", "published", "published_lo",
-    "published_hi", "published_n", "tolerance", "inconsistency", "description",
+    "id",
+    "source",
+    "section",
+    "figure",
+    "statistic",
+    "item",
+    "codes",
+    "population",
+    "subgroup",
+    "exclude_codes",
+    "aggregate",
+    "comparison",
+    "model",
+    "term",
+    "published",
+    "published_lo",
+    "published_hi",
+    "published_n",
+    "tolerance",
+    "inconsistency",
+    "description",
 )
 FLOAT_COLUMNS = ("published", "published_lo", "published_hi", "tolerance")
 INT_COLUMNS = ("published_n",)
@@ -55,11 +75,29 @@ COMPARISONS = ("eq", "gt", "ge", "lt", "le")
 AGGREGATES = ("min", "max")
 STATUSES = ("match", "miss", "not in data", "context")
 
-#: Model ids and terms of the paper (calaim.models is preferred when importable).
-MODEL_IDS = ("participation", "pilot", "out_access", "out_coordination", "out_wellbeing", "out_manage_needs",
-             "out_coordinate", "out_grow")
-TERMS = ("single_county", "pilot", "prior_mc_contract", "fte_lt50", "nonprofit", "contracted", "manager",
-         "frontline", "other_role", "housing_provider")
+#: Model ids and terms of the paper (calaim.stats.models is preferred when importable).
+MODEL_IDS = (
+    "participation",
+    "pilot",
+    "out_access",
+    "out_coordination",
+    "out_wellbeing",
+    "out_manage_needs",
+    "out_coordinate",
+    "out_grow",
+)
+TERMS = (
+    "single_county",
+    "pilot",
+    "prior_mc_contract",
+    "fte_lt50",
+    "nonprofit",
+    "contracted",
+    "manager",
+    "frontline",
+    "other_role",
+    "housing_provider",
+)
 
 #: Default tolerances.
 SHARE_TOL_LARGE, SHARE_TOL_SMALL, LARGE_BASE = 3.0, 6.0, 100
@@ -77,9 +115,26 @@ DERIVED_CODES: dict[str, object] = {
 }
 
 RESULT_COLUMNS = [
-    "id", "section", "figure", "description", "statistic", "item", "population", "subgroup", "comparison",
-    "published", "published_n", "reproduced", "base", "ci_low", "ci_high", "tolerance", "status", "suppressed",
-    "inconsistency", "note",
+    "id",
+    "section",
+    "figure",
+    "description",
+    "statistic",
+    "item",
+    "population",
+    "subgroup",
+    "comparison",
+    "published",
+    "published_n",
+    "reproduced",
+    "base",
+    "ci_low",
+    "ci_high",
+    "tolerance",
+    "status",
+    "suppressed",
+    "inconsistency",
+    "note",
 ]
 
 
@@ -153,7 +208,7 @@ def _allowed_codes(name: str, cb: codebook.Codebook, derived: set[str]):
 
 def _model_names():
     try:
-        from calaim import models  # noqa: PLC0415
+        from calaim.stats import models  # noqa: PLC0415
 
         return set(models.MODELS)
     except Exception:  # the models module may not exist yet
@@ -287,8 +342,9 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
                     continue
                 if isinstance(allowed, tuple):
                     lo, hi = allowed
-                    off = [c for c in codes
-                           if c != int(c) or (lo is not None and c < lo) or (hi is not None and c > hi)]
+                    off = [
+                        c for c in codes if c != int(c) or (lo is not None and c < lo) or (hi is not None and c > hi)
+                    ]
                 else:
                     off = [c for c in codes if c not in allowed]
                 if off:
@@ -384,13 +440,13 @@ class _Evaluator:
         if model_id not in self._fits:
             if self._models is None:
                 try:
-                    from calaim import models  # noqa: PLC0415
+                    from calaim.stats import models  # noqa: PLC0415
 
                     self._models = models
                 except Exception as exc:  # not written yet, or broken
                     self._models = exc
             if isinstance(self._models, Exception):
-                raise _Absent(f"calaim.models not available ({type(self._models).__name__})")
+                raise _Absent(f"calaim.stats.models not available ({type(self._models).__name__})")
             try:
                 self._fits[model_id] = self._models.fit(self.frame, model_id)
             except Exception as exc:
@@ -480,7 +536,7 @@ class _Evaluator:
             value, n, k, lo, hi = results[j]
             out.update(reproduced=value, base=n, k=k, ci_low=lo, ci_high=hi)
             if agg:
-                empty = [it for it, x in zip(items, results) if np.isnan(x[0])]
+                empty = [it for it, x in zip(items, results, strict=True) if np.isnan(x[0])]
                 out["note"] = f"{agg} over {len(items)} items: {items[j]}"
                 if empty:
                     out["note"] += f"; empty: {', '.join(empty)}"
@@ -488,8 +544,9 @@ class _Evaluator:
         raise _Absent(f"statistic {stat!r} cannot be evaluated")
 
 
-def _compare(comparison: str, reproduced: float, published: float, tol: float, ci=(np.nan, np.nan),
-             use_ci: bool = False) -> bool:
+def _compare(
+    comparison: str, reproduced: float, published: float, tol: float, ci=(np.nan, np.nan), use_ci: bool = False
+) -> bool:
     if comparison == "gt":
         return reproduced > published
     if comparison == "ge":
@@ -514,13 +571,13 @@ def evaluate(
     """Recompute every registry row on ``df`` and compare it with the published value.
 
     ``df`` is respondent-level data, derived or not (it is passed through
-    :func:`calaim.recode.derive` unless it already has ``pop_complete``). Returns one row per
+    :func:`calaim.data.recode.derive` unless it already has ``pop_complete``). Returns one row per
     registry row with ``reproduced``, ``base``, a 95% CI (Wilson for shares, t for means, the
     model's for odds ratios), the ``tolerance`` used, ``status`` (match / miss / not in data /
     context), ``suppressed`` (base below ``min_base``) and a ``note`` saying what was missing or
     which item an aggregate picked. Nothing raises for absent columns or models.
 
-    ``min_count`` (default: that of :func:`calaim.tables.policy`; 11 in a public release) adds
+    ``min_count`` (default: that of :func:`calaim.stats.tables.policy`; 11 in a public release) adds
     the small-count rule: a share or count whose count, or base minus count, is 1 to
     ``min_count - 1`` is suppressed, as is any estimate on such a base, and such a base is
     left empty (NA).
@@ -535,25 +592,66 @@ def evaluate(
 
     records = []
     for r in reg[list(REGISTRY_COLUMNS)].to_dict("records"):
-        rec = {c: r[c] for c in ("id", "section", "figure", "description", "statistic", "item", "population",
-                                 "subgroup", "published", "published_n", "inconsistency")}
+        rec = {
+            c: r[c]
+            for c in (
+                "id",
+                "section",
+                "figure",
+                "description",
+                "statistic",
+                "item",
+                "population",
+                "subgroup",
+                "published",
+                "published_n",
+                "inconsistency",
+            )
+        }
         rec["comparison"] = r["comparison"] or "eq"
         stat = r["statistic"]
         if stat == "context":
-            rec.update(reproduced=np.nan, base=np.nan, ci_low=np.nan, ci_high=np.nan, k=np.nan,
-                       tolerance=np.nan, status="context", suppressed=False, note="")
+            rec.update(
+                reproduced=np.nan,
+                base=np.nan,
+                ci_low=np.nan,
+                ci_high=np.nan,
+                k=np.nan,
+                tolerance=np.nan,
+                status="context",
+                suppressed=False,
+                note="",
+            )
             records.append(rec)
             continue
         try:
             res = ev.row(r)
         except _Absent as exc:
-            rec.update(reproduced=np.nan, base=np.nan, ci_low=np.nan, ci_high=np.nan, k=np.nan,
-                       tolerance=np.nan, status="not in data", suppressed=False, note=str(exc))
+            rec.update(
+                reproduced=np.nan,
+                base=np.nan,
+                ci_low=np.nan,
+                ci_high=np.nan,
+                k=np.nan,
+                tolerance=np.nan,
+                status="not in data",
+                suppressed=False,
+                note=str(exc),
+            )
             records.append(rec)
             continue
         except (ValueError, KeyError) as exc:  # a malformed row: report it, do not stop the book
-            rec.update(reproduced=np.nan, base=np.nan, ci_low=np.nan, ci_high=np.nan, k=np.nan,
-                       tolerance=np.nan, status="not in data", suppressed=False, note=f"cannot evaluate: {exc}")
+            rec.update(
+                reproduced=np.nan,
+                base=np.nan,
+                ci_low=np.nan,
+                ci_high=np.nan,
+                k=np.nan,
+                tolerance=np.nan,
+                status="not in data",
+                suppressed=False,
+                note=f"cannot evaluate: {exc}",
+            )
             records.append(rec)
             continue
         rec.update(res, tolerance=np.nan, status="computed", suppressed=False)
@@ -614,8 +712,12 @@ def fidelity(result: pd.DataFrame) -> dict:
         sub = st[result["section"] == s]
         e = int(sub.isin(["match", "miss"]).sum())
         m = int((sub == "match").sum())
-        by_section[s] = {"evaluated": e, "matched": m, "missed": e - m,
-                         "not_in_data": int((sub == "not in data").sum())}
+        by_section[s] = {
+            "evaluated": e,
+            "matched": m,
+            "missed": e - m,
+            "not_in_data": int((sub == "not in data").sum()),
+        }
     return {
         "rows": int(len(result)),
         "evaluated": n_eval,

@@ -23,7 +23,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from calaim.codebook import Codebook, load
+from calaim.data.codebook import Codebook, load
 
 # Organisation-type codes (see org_type in codebook.yml).
 ORG_SSO, ORG_FQHC, ORG_HOSPITAL, ORG_KAISER, ORG_MEDGROUP, ORG_IPA, ORG_MCP = 1, 2, 3, 4, 5, 6, 7
@@ -156,8 +156,12 @@ def plan_model_of(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     its counties share one model, 'multiple' when they span several, 'statewide' for
     statewide organisations, missing when no county is given."""
     models = sorted(set(c["model"] for c in cb.counties.values()))
-    cols = {m: [f"county__{k}" for k, c in cb.counties.items() if c["model"] == m and f"county__{k}" in df] for m in models}
-    anym = pd.DataFrame({m: (df[c].fillna(0).to_numpy() == 1).any(axis=1) if c else False for m, c in cols.items()}, index=df.index)
+    cols = {
+        m: [f"county__{k}" for k, c in cb.counties.items() if c["model"] == m and f"county__{k}" in df] for m in models
+    }
+    anym = pd.DataFrame(
+        {m: (df[c].fillna(0).to_numpy() == 1).any(axis=1) if c else False for m, c in cols.items()}, index=df.index
+    )
     nmodels = anym.sum(axis=1)
     out = pd.Series(pd.NA, index=df.index, dtype="string")
     single = nmodels == 1
@@ -204,7 +208,11 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
     # -- Medi-Cal share bands of Figure 25 (0-50 takes the under-30% answers too)
     med = _col(df, "medical_share")
     new["medi_band"] = med.map({1: 1, 2: 1, 3: 2, 4: 3}).astype("float64")
-    new["medi_0_50"], new["medi_51_75"], new["medi_75plus"] = new["medi_band"] == 1, new["medi_band"] == 2, new["medi_band"] == 3
+    new["medi_0_50"], new["medi_51_75"], new["medi_75plus"] = (
+        new["medi_band"] == 1,
+        new["medi_band"] == 2,
+        new["medi_band"] == 3,
+    )
 
     # -- organisation size and form
     fte = _col(df, "fte")
@@ -220,7 +228,10 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
         statewide = _col(df, "statewide") == 1
         new["is_statewide"] = statewide
         new["single_county"] = indicator(
-            pd.Series(np.where(statewide, 0, np.where(new["n_counties"] == 1, 1, np.where(new["n_counties"] > 1, 0, np.nan))), index=df.index),
+            pd.Series(
+                np.where(statewide, 0, np.where(new["n_counties"] == 1, 1, np.where(new["n_counties"] > 1, 0, np.nan))),
+                index=df.index,
+            ),
             [1],
             no=[0],
         )
@@ -245,7 +256,15 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
     new["contracted"] = contracted
     new["prior_mc_contract"] = indicator(_col(df, "sso_exp_contract_mcp"), [1, 2, 3], no=[4])
     new["housing_provider"] = indicator(_col(df, "sso_type__housing"), [1], no=[0])
-    model_vars = ["contracted", "single_county", "pilot", "prior_mc_contract", "fte_lt50", "nonprofit", "housing_provider"]
+    model_vars = [
+        "contracted",
+        "single_county",
+        "pilot",
+        "prior_mc_contract",
+        "fte_lt50",
+        "nonprofit",
+        "housing_provider",
+    ]
     complete = pd.Series(True, index=df.index)
     for v in model_vars:
         complete &= new[v].notna() if v in new else False

@@ -4,7 +4,7 @@
 
 * column names trimmed and matched to the codebook ignoring case (``Org_Type `` ->
   ``org_type``); names the codebook does not know are kept (trimmed) for
-  :func:`calaim.validate.validate` to report;
+  :func:`calaim.data.validate.validate` to report;
 * the id column as nullable integers (``Int64``) when every id is a whole number without
   leading zeros, as text otherwise;
 * every coded, scale and count column of the codebook as ``float64`` (missing = NaN);
@@ -22,7 +22,7 @@ CSV file that starts with a UTF-8 byte-order mark is read as UTF-8, with a ``bom
 and the option's own label for 1.
 
 The input file is only ever opened for reading. :func:`load` is ``read`` followed by
-:func:`calaim.validate.check`: it raises :class:`DataError` listing every problem at once.
+:func:`calaim.data.validate.check`: it raises :class:`DataError` listing every problem at once.
 
 :func:`write` writes the same four formats; ``.sav`` and ``.dta`` files carry the
 codebook's variable labels and value labels. Stata limits variable names to 32 characters
@@ -41,8 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calaim.codebook import Codebook, Column, load as load_codebook
-from calaim.validate import (
+from calaim.data.codebook import Codebook, Column
+from calaim.data.codebook import load as load_codebook
+from calaim.data.validate import (
     ERROR,
     MAX_VALUES_SHOWN,
     WARNING,
@@ -90,7 +91,9 @@ def _accepted_labels(col: Column, cb: Codebook) -> dict[int, set[str]]:
 
 
 def _problem(kind: str, file: str, message: str, column=None, rows=(), values=(), severity=ERROR) -> Problem:
-    return Problem(kind=kind, file=file, column=column, rows=list(rows), values=list(values), message=message, severity=severity)
+    return Problem(
+        kind=kind, file=file, column=column, rows=list(rows), values=list(values), message=message, severity=severity
+    )
 
 
 def _fail(kind: str, file: str, message: str, **kw) -> DataError:
@@ -143,7 +146,11 @@ def _malformed_csv(path: Path, name: str, exc: Exception, columns: list[str]) ->
                 extra = record[expected:]
                 break
     last = columns[-1] if columns else "?"
-    shown = f": {'value' if len(extra) == 1 else 'values'} {fmt_values(extra)} beyond the last column '{last}'" if extra else ""
+    shown = (
+        f": {'value' if len(extra) == 1 else 'values'} {fmt_values(extra)} beyond the last column '{last}'"
+        if extra
+        else ""
+    )
     return _fail(
         "malformed_csv",
         name,
@@ -192,7 +199,9 @@ def _encoding_error(path: Path, name: str) -> DataError:
         rows = [line - 1] if line > 1 else []
         # which field holds the byte, and its text if the file is Windows-1252 (the usual culprit)
         index = max(len(next(csv.reader([data[start:offset].decode("cp1252", errors="replace")]), [])) - 1, 0)
-        fields = next(csv.reader([data[start : None if end < 0 else end].decode("cp1252", errors="replace").rstrip("\r")]), [])
+        fields = next(
+            csv.reader([data[start : None if end < 0 else end].decode("cp1252", errors="replace").rstrip("\r")]), []
+        )
         cell = fields[index] if index < len(fields) else None
         header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")]), [])
         colname = header[index].strip() if line > 1 and index < len(header) else None
@@ -221,7 +230,9 @@ def _read_parquet(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, di
         df = table.to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _fail(
-            "corrupt_file", name, f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt ({_exc_text(exc, path, name)})."
+            "corrupt_file",
+            name,
+            f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt ({_exc_text(exc, path, name)}).",
         ) from None
     if not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index(drop=not any(df.index.names))
@@ -237,7 +248,9 @@ def _read_stat(path: Path, cb: Codebook, name: str, fmt: str) -> tuple[pd.DataFr
     except Exception as exc:  # pyreadstat raises its own and OS errors; name the file instead
         what = "SPSS" if fmt == "sav" else "Stata"
         raise _fail(
-            "corrupt_file", name, f"{name}: the file cannot be read as {what} data; it may be truncated or corrupt ({_exc_text(exc, path, name)})."
+            "corrupt_file",
+            name,
+            f"{name}: the file cannot be read as {what} data; it may be truncated or corrupt ({_exc_text(exc, path, name)}).",
         ) from None
     return df, dict(meta.variable_value_labels or {})
 
@@ -268,10 +281,16 @@ def _strip_text(s: pd.Series) -> pd.Series:
         return s
     obj = s.astype(object)
     out = obj.map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else v)
-    return out.astype(s.dtype) if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype) else out
+    return (
+        out.astype(s.dtype)
+        if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype)
+        else out
+    )
 
 
-def _coded(s: pd.Series, col: Column, cb: Codebook, name: str, problems: list[Problem], line_offset, noted: list) -> pd.Series:
+def _coded(
+    s: pd.Series, col: Column, cb: Codebook, name: str, problems: list[Problem], line_offset, noted: list
+) -> pd.Series:
     """A codebook column as float64 codes; label text mapped to codes (noted in ``noted`` as
     (column, rows, texts)); text that is neither left in place (object) for validation to report."""
     num, wrong, clean = as_numeric(s)
@@ -311,7 +330,9 @@ def _coded(s: pd.Series, col: Column, cb: Codebook, name: str, problems: list[Pr
     return pd.Series(out, index=s.index, dtype="float64")
 
 
-def _label_mismatch(values: pd.Series, file_labels: dict, col: Column, cb: Codebook, name: str, severity: str) -> Problem | None:
+def _label_mismatch(
+    values: pd.Series, file_labels: dict, col: Column, cb: Codebook, name: str, severity: str
+) -> Problem | None:
     accepted = _accepted_labels(col, cb)
     book = expected_codes(col, cb)
     bad: list[tuple[int, str, str]] = []
@@ -329,7 +350,11 @@ def _label_mismatch(values: pd.Series, file_labels: dict, col: Column, cb: Codeb
     codes = [b[0] for b in bad]
     rows = [int(p) + 1 for p in np.flatnonzero(values.isin(codes).to_numpy())]
     detail = "; ".join(f"code {c} is labelled {fl!r} in the file but {bl!r} in the codebook" for c, fl, bl in bad)
-    where = f" ({fmt_rows(rows, None)} hold {'this code' if len(codes) == 1 else 'these codes'})" if rows else " (no row holds these codes)"
+    where = (
+        f" ({fmt_rows(rows, None)} hold {'this code' if len(codes) == 1 else 'these codes'})"
+        if rows
+        else " (no row holds these codes)"
+    )
     return _problem(
         "label_mismatch",
         name,
@@ -342,7 +367,9 @@ def _label_mismatch(values: pd.Series, file_labels: dict, col: Column, cb: Codeb
     )
 
 
-def _normalise(df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fmt: str, labels: str) -> tuple[pd.DataFrame, list[Problem]]:
+def _normalise(
+    df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fmt: str, labels: str
+) -> tuple[pd.DataFrame, list[Problem]]:
     problems: list[Problem] = []
     line_offset = 1 if fmt == "csv" else None
     by_lower = {c.casefold(): c for c in cb.columns}
@@ -487,7 +514,7 @@ def read(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFram
 
 
 def load(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFrame:
-    """:func:`read` + :func:`calaim.validate.check`: the frame, or a :class:`DataError`
+    """:func:`read` + :func:`calaim.data.validate.check`: the frame, or a :class:`DataError`
     listing every problem of the file at once. Warnings are kept (as text) in
     ``df.attrs["warnings"]``."""
     cb = cb or load_codebook()
@@ -511,7 +538,9 @@ def _for_writing(df: pd.DataFrame, fmt: str) -> pd.DataFrame:
             if pd.api.types.is_extension_array_dtype(s.dtype) and pd.api.types.is_numeric_dtype(s.dtype):
                 s = s.astype("float64") if s.isna().any() else s.astype(s.dtype.numpy_dtype)
             elif not pd.api.types.is_numeric_dtype(s.dtype):
-                s = s.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v))
+                s = s.astype(object).map(
+                    lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
+                )
         elif fmt == "csv" and s.dtype == "float64":
             vals = s.to_numpy()
             ok = ~np.isnan(vals)
@@ -562,14 +591,26 @@ def write(df: pd.DataFrame, path, cb: Codebook | None = None) -> Path:
             if too_long or bad:
                 msgs = []
                 if too_long:
-                    msgs.append(f"{fmt_values(too_long)} {'is' if len(too_long) == 1 else 'are'} longer than Stata's {STATA_NAME_MAX}-character limit")
+                    msgs.append(
+                        f"{fmt_values(too_long)} {'is' if len(too_long) == 1 else 'are'} longer than Stata's {STATA_NAME_MAX}-character limit"
+                    )
                 if bad:
-                    msgs.append(f"{fmt_values(bad)} {'is not a valid Stata name' if len(bad) == 1 else 'are not valid Stata names'}")
-                raise _fail("bad_name", path.name, f"{path.name}: cannot write Stata file: column names {'; '.join(msgs)}. Rename them or write .sav / .parquet.")
+                    msgs.append(
+                        f"{fmt_values(bad)} {'is not a valid Stata name' if len(bad) == 1 else 'are not valid Stata names'}"
+                    )
+                raise _fail(
+                    "bad_name",
+                    path.name,
+                    f"{path.name}: cannot write Stata file: column names {'; '.join(msgs)}. Rename them or write .sav / .parquet.",
+                )
         column_labels, value_labels, measure = _labels_for(out, cb, fmt)
         labels_list = [column_labels.get(c) for c in names]
         if fmt == "sav":
-            pyreadstat.write_sav(out, str(path), column_labels=labels_list, variable_value_labels=value_labels, variable_measure=measure)
+            pyreadstat.write_sav(
+                out, str(path), column_labels=labels_list, variable_value_labels=value_labels, variable_measure=measure
+            )
         else:
-            pyreadstat.write_dta(out, str(path), column_labels=labels_list, variable_value_labels=value_labels, version=15)
+            pyreadstat.write_dta(
+                out, str(path), column_labels=labels_list, variable_value_labels=value_labels, version=15
+            )
     return path

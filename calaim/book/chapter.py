@@ -18,7 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calaim import DATA_DIR, codebook, plots, recode, tables
+from calaim import DATA_DIR
+from calaim.book import plots
+from calaim.data import codebook, recode
+from calaim.stats import tables
 
 DEFAULT_DATA = DATA_DIR / "synthetic" / "calaim_synthetic_2023.csv"
 PUBLISHED_WAVE = "2023"
@@ -92,7 +95,7 @@ class Context:
 
     def evaluated(self, sections: list[str] | None = None) -> pd.DataFrame:
         """The registry rows (all, or those of ``sections``) computed on this chapter's data."""
-        from calaim import findings
+        from calaim.stats import findings
 
         if self._evaluated is None:
             self._evaluated = pd.DataFrame()
@@ -101,7 +104,9 @@ class Context:
         wanted = set(reg["section"]) if sections is None else set(sections)
         todo = wanted - done
         if todo:
-            new = findings.evaluate(self.df, registry=reg[reg["section"].isin(todo)], cb=self.cb, min_base=self.min_base)
+            new = findings.evaluate(
+                self.df, registry=reg[reg["section"].isin(todo)], cb=self.cb, min_base=self.min_base
+            )
             self._evaluated = pd.concat([self._evaluated, new], ignore_index=True) if len(self._evaluated) else new
         ev = self._evaluated[self._evaluated["section"].isin(wanted)]
         order = {rid: i for i, rid in enumerate(reg["id"])}
@@ -123,9 +128,10 @@ def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE) -> pd.DataFram
             "where": ev["figure"],
             "what": ev["description"],
             published_label: ev["published"].map(_fmt),
-            "reproduced": [("–" if s else _fmt(v)) for v, s in zip(ev["reproduced"], ev["suppressed"])],
+            "reproduced": [("–" if s else _fmt(v)) for v, s in zip(ev["reproduced"], ev["suppressed"], strict=True)],
             "95% CI": [
-                "–" if s or pd.isna(lo) else f"{_fmt(lo)} to {_fmt(hi)}" for lo, hi, s in zip(ev["ci_low"], ev["ci_high"], ev["suppressed"])
+                "–" if s or pd.isna(lo) else f"{_fmt(lo)} to {_fmt(hi)}"
+                for lo, hi, s in zip(ev["ci_low"], ev["ci_high"], ev["suppressed"], strict=True)
             ],
             "base": ev["base"].map(lambda b: "" if pd.isna(b) else f"{int(b):,}"),
         }
@@ -161,7 +167,7 @@ def prepared_path(path: Path) -> Path:
 def prepare(path: Path, cb: codebook.Codebook | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Read, validate (raising DataError on errors) and derive a data file; return the derived
     frame and the warnings of reading and validating it (shown in every chapter's header)."""
-    from calaim import io
+    from calaim.data import io
 
     cb = cb or codebook.load()
     raw = io.load(path, cb)
@@ -187,10 +193,10 @@ def setup(
     """Load, validate and derive the chapter's data; set the plotting theme.
 
     ``data_path`` empty means the synthetic default. ``public`` asks for the stricter disclosure
-    rules of a public release (see :mod:`calaim.tables`): it sets :func:`calaim.tables.set_policy`
+    rules of a public release (see :mod:`calaim.stats.tables`): it sets :func:`calaim.stats.tables.set_policy`
     for the whole kernel, and so does the environment variable ``CALAIM_PUBLIC=1``, which
     ``calaim build --public`` sets for every notebook (a notebook that does not pass ``public``
-    on is still public). Invalid data raise :class:`calaim.validate.DataError` listing every problem.
+    on is still public). Invalid data raise :class:`calaim.data.validate.DataError` listing every problem.
     """
     public = bool(public) or os.environ.get(tables.PUBLIC_ENV) == "1"
     tables.set_policy(min_count=tables.PUBLIC_MIN_COUNT if public else 0)
@@ -198,11 +204,20 @@ def setup(
     path = Path(data_path) if data_path else DEFAULT_DATA
     cache = prepared_path(path)
     if cache.is_file():
-        stored = pd.read_pickle(cache)  # written by calaim.build for this very file
+        stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
         if stored["size"] != path.stat().st_size:
             raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
         df, warnings = stored["frame"], stored["warnings"]
     else:
         df, warnings = prepare(path, cb)
     plots.set_theme()
-    return Context(df=df, cb=cb, data_path=path, wave=str(wave), min_base=int(min_base), synthetic=is_synthetic(path), public=bool(public), warnings=warnings)
+    return Context(
+        df=df,
+        cb=cb,
+        data_path=path,
+        wave=str(wave),
+        min_base=int(min_base),
+        synthetic=is_synthetic(path),
+        public=bool(public),
+        warnings=warnings,
+    )

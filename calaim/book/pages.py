@@ -1,7 +1,7 @@
 """Reference pages of the book, generated as MyST Markdown.
 
-Pure functions: each takes parsed inputs (a :class:`~calaim.codebook.Codebook`, a registry
-DataFrame) and returns the text of one page. :mod:`calaim.build` writes the text into the staged
+Pure functions: each takes parsed inputs (a :class:`~calaim.data.codebook.Codebook`, a registry
+DataFrame) and returns the text of one page. :mod:`calaim.book.build` writes the text into the staged
 book before ``jupyter-book build`` runs, so these pages always describe the codebook and the
 registry that the build actually used.
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from calaim.codebook import Codebook, Item
+from calaim.data.codebook import Codebook, Item
 
 # Parts of the questionnaire, in the order the report presents them. The codebook may name an
 # item's part explicitly (``section:`` in its YAML spec); otherwise :func:`item_section` infers it

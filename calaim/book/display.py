@@ -20,8 +20,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from calaim import plots
-from calaim.tables import PUBLIC_MIN_COUNT
+from calaim.book import plots
+from calaim.stats.tables import PUBLIC_MIN_COUNT
 
 DATA_FOLDER = "figure_data"  # next to the notebook; gitignored in chapters/
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -74,7 +74,7 @@ def show(table: pd.DataFrame, index=None, decimals: int = 0, places: Mapping | N
 
 
 def copyable(t: pd.DataFrame, labels, value: str = "value") -> pd.DataFrame:
-    """A tidy share table from :mod:`calaim.tables` ready to copy: the ``labels`` columns as the
+    """A tidy share table from :mod:`calaim.stats.tables` ready to copy: the ``labels`` columns as the
     index, then %, 95% CI and base."""
     labels = list(labels)
     out = t[labels].copy()
@@ -99,8 +99,8 @@ def distribution_long(
     frame: pd.DataFrame, columns: dict, codes: dict, population: str, subgroup=None, exclude=(), min_base: int = 30
 ):
     """Share of every response code for several columns (the rows of a grid item), in long
-    form with a ``response`` column, as :func:`calaim.plots.likert` expects."""
-    from calaim import tables
+    form with a ``response`` column, as :func:`calaim.book.plots.likert` expects."""
+    from calaim.stats import tables
 
     groups = {label: [code] for code, label in codes.items() if code not in exclude}
     t = tables.grid(
@@ -206,7 +206,7 @@ def bar_ax(n_bars: int, width: float = 8.0):
 
 
 def likert_ax(n_rows: int, width: float = 9.0):
-    """Axes for :func:`calaim.plots.likert` with room under the axis label for the legend."""
+    """Axes for :func:`calaim.book.plots.likert` with room under the axis label for the legend."""
     return plt.subplots(figsize=(width, max(3.4, 0.55 * n_rows + 2.0)))[1]
 
 
@@ -235,7 +235,7 @@ def drawable(table: pd.DataFrame, label: str, hue: str | None = None) -> tuple[p
 def draw(
     ctx, kind: str, table: pd.DataFrame, what: str, name: str, base: str | None = None, width: float | None = None, **kw
 ):
-    """:func:`calaim.plots.likert` (``kind="likert"``) or :func:`calaim.plots.bars` on the
+    """:func:`calaim.book.plots.likert` (``kind="likert"``) or :func:`calaim.book.plots.bars` on the
     estimates that are not suppressed, with the base note under the figure and the data link
     (see :func:`figure`); a note instead of a figure when everything is suppressed."""
     from IPython.display import Markdown

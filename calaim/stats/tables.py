@@ -1,6 +1,6 @@
 """Shares, means and crosstabs with bases, 95% confidence intervals and small-base suppression.
 
-All functions take a frame already passed through :func:`calaim.recode.derive` and return tidy
+All functions take a frame already passed through :func:`calaim.data.recode.derive` and return tidy
 DataFrames; none print, plot or write files. The conventions are the report's:
 
 * a share's base is everyone in the population (and subgroup) who answered the item, minus the

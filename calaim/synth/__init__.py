@@ -36,7 +36,7 @@ items the way attitudes do (the more familiar are more positive everywhere, chan
 more complete data, ...), without moving any calibrated margin.
 
 The published numbers are read from the findings registry (``data/published/findings*.csv``,
-via :func:`calaim.findings.load_registry`); structural counts are written down below with the
+via :func:`calaim.stats.findings.load_registry`); structural counts are written down below with the
 table they come from. :func:`notes_md` writes the data set's notes: what is pinned by a
 published number and what is model fill. The data are synthetic: they reproduce the published
 structure and margins, they are not evidence about CalAIM.
@@ -64,7 +64,7 @@ import pandas as pd
 from scipy import optimize
 
 from calaim import DATA_DIR
-from calaim.codebook import Codebook, load
+from calaim.data.codebook import Codebook, load
 
 DEFAULT_N = 1196
 DEFAULT_SEED = 20231124
@@ -88,59 +88,155 @@ N_SCREEN_FAMILIAR_UNSURE = 16  # of the 420: "unsure" (Fig 1 note), so that 404/
 # 34-35 wins over Table A4's 85%).
 ARCHETYPES = [
     # name,           org type: count,                                     (lead, front, other), kind
-    ("mcp",            {7: 53},                                            (51, 2, 0),     "mcp"),
-    ("bh_county",      {8: 48},                                            (36, 10, 2),    "bhorg"),
-    ("bh_outpatient",  {9: 96},                                            (60, 30, 6),    "bhorg"),
-    ("bh_residential", {12: 36},                                           (23, 10, 3),    "bhorg"),
-    ("fqhc_pcp",       {2: 44},                                            (5, 38, 1),     "pcp"),
-    ("fqhc_bh",        {2: 20},                                            (11, 8, 1),     "bhclin"),
-    ("fqhc_other",     {2: 76},                                            (50, 24, 2),    "other"),
-    ("sso_bh",         {1: 45},                                            (25, 17, 3),    "bhclin"),
-    ("sso_other",      {1: 367},                                           (263, 90, 14),  "other"),
-    ("hosp_hdp",       {3: 60, 4: 7},                                      (0, 63, 4),     "hdp"),
-    ("hosp_pcp",       {3: 38, 4: 12},                                     (5, 43, 2),     "pcp"),
-    ("hosp_bh",        {3: 11, 4: 1},                                      (2, 9, 1),      "bhclin"),
-    ("hosp_other",     {3: 82, 4: 4},                                      (46, 33, 7),    "other"),
-    ("med_pcp",        {5: 32, 6: 23},                                     (8, 46, 1),     "pcp"),
-    ("med_bh",         {5: 6, 6: 4},                                       (2, 7, 1),      "bhclin"),
-    ("med_other",      {5: 10, 6: 9},                                      (10, 7, 2),     "other"),
-    ("misc_pcp",       {10: 4, 13: 2, 15: 6, 97: 1},                       (3, 9, 1),      "pcp"),
-    ("misc_bh",        {10: 2, 13: 4, 14: 2, 15: 12, 97: 5},               (5, 17, 3),     "bhclin"),
-    ("misc_other",     {10: 18, 11: 12, 13: 6, 14: 22, 15: 6, 97: 10},     (41, 28, 5),    "other"),
+    ("mcp", {7: 53}, (51, 2, 0), "mcp"),
+    ("bh_county", {8: 48}, (36, 10, 2), "bhorg"),
+    ("bh_outpatient", {9: 96}, (60, 30, 6), "bhorg"),
+    ("bh_residential", {12: 36}, (23, 10, 3), "bhorg"),
+    ("fqhc_pcp", {2: 44}, (5, 38, 1), "pcp"),
+    ("fqhc_bh", {2: 20}, (11, 8, 1), "bhclin"),
+    ("fqhc_other", {2: 76}, (50, 24, 2), "other"),
+    ("sso_bh", {1: 45}, (25, 17, 3), "bhclin"),
+    ("sso_other", {1: 367}, (263, 90, 14), "other"),
+    ("hosp_hdp", {3: 60, 4: 7}, (0, 63, 4), "hdp"),
+    ("hosp_pcp", {3: 38, 4: 12}, (5, 43, 2), "pcp"),
+    ("hosp_bh", {3: 11, 4: 1}, (2, 9, 1), "bhclin"),
+    ("hosp_other", {3: 82, 4: 4}, (46, 33, 7), "other"),
+    ("med_pcp", {5: 32, 6: 23}, (8, 46, 1), "pcp"),
+    ("med_bh", {5: 6, 6: 4}, (2, 7, 1), "bhclin"),
+    ("med_other", {5: 10, 6: 9}, (10, 7, 2), "other"),
+    ("misc_pcp", {10: 4, 13: 2, 15: 6, 97: 1}, (3, 9, 1), "pcp"),
+    ("misc_bh", {10: 2, 13: 4, 14: 2, 15: 12, 97: 5}, (5, 17, 3), "bhclin"),
+    ("misc_other", {10: 18, 11: 12, 13: 6, 14: 22, 15: 6, 97: 10}, (41, 28, 5), "other"),
 ]
 # The 420 screened out as not familiar (Appendix A), by archetype: none from MCPs (98% of MCP
 # respondents are at least somewhat familiar, Figure 1), 78 primary care and 20 discharge
 # planners (so that 47% of screened-in PCPs and 55% of discharge planners are very or somewhat
 # familiar, with 70% and 72% of the completes in those sectors; model fill).
 NOT_FAMILIAR_ARCHETYPES = {
-    "bh_county": 8, "bh_outpatient": 20, "bh_residential": 8, "fqhc_pcp": 8, "fqhc_bh": 4, "fqhc_other": 12,
-    "sso_bh": 10, "sso_other": 90, "hosp_hdp": 20, "hosp_pcp": 22, "hosp_bh": 4, "hosp_other": 62,
-    "med_pcp": 38, "med_bh": 4, "med_other": 16, "misc_pcp": 10, "misc_bh": 12, "misc_other": 72,
+    "bh_county": 8,
+    "bh_outpatient": 20,
+    "bh_residential": 8,
+    "fqhc_pcp": 8,
+    "fqhc_bh": 4,
+    "fqhc_other": 12,
+    "sso_bh": 10,
+    "sso_other": 90,
+    "hosp_hdp": 20,
+    "hosp_pcp": 22,
+    "hosp_bh": 4,
+    "hosp_other": 62,
+    "med_pcp": 38,
+    "med_bh": 4,
+    "med_other": 16,
+    "misc_pcp": 10,
+    "misc_bh": 12,
+    "misc_other": 72,
 }
 # The 981 screened out for < 30% Medi-Cal: organisation types (model fill: mostly hospital and
 # medical-group clinicians from the panel).
-UNDER30_ORGS = {1: 100, 2: 25, 3: 330, 4: 110, 5: 150, 6: 70, 7: 6, 8: 10, 9: 40, 10: 30, 11: 15, 12: 10,
-                13: 15, 14: 20, 15: 40, 97: 10}
+UNDER30_ORGS = {
+    1: 100,
+    2: 25,
+    3: 330,
+    4: 110,
+    5: 150,
+    6: 70,
+    7: 6,
+    8: 10,
+    9: 40,
+    10: 30,
+    11: 15,
+    12: 10,
+    13: 15,
+    14: 20,
+    15: 40,
+    97: 10,
+}
 SENIOR_SHARE = {"mcp": 0.4, "bhorg": 0.45, "other": 0.5, "bhclin": 0.4, "pcp": 0.45, "hdp": 0.5}
 # Table A6 regions (percent of completes) and 5% statewide. Each non-statewide respondent has a
 # home region; 37 of them also work in a second region, so the region shares add to 98%.
-REGION_SHARE = {"bay_area": 23, "rural_north": 8, "greater_sacramento": 6, "central_coast": 8,
-                "central_valley": 9, "los_angeles": 19, "san_diego_orange": 18, "inland_empire": 7}
-SECOND_REGION = {"bay_area": 8, "rural_north": 6, "greater_sacramento": 6, "central_coast": 4,
-                 "central_valley": 5, "los_angeles": 2, "san_diego_orange": 2, "inland_empire": 4}
+REGION_SHARE = {
+    "bay_area": 23,
+    "rural_north": 8,
+    "greater_sacramento": 6,
+    "central_coast": 8,
+    "central_valley": 9,
+    "los_angeles": 19,
+    "san_diego_orange": 18,
+    "inland_empire": 7,
+}
+SECOND_REGION = {
+    "bay_area": 8,
+    "rural_north": 6,
+    "greater_sacramento": 6,
+    "central_coast": 4,
+    "central_valley": 5,
+    "los_angeles": 2,
+    "san_diego_orange": 2,
+    "inland_empire": 4,
+}
 STATEWIDE_SHARE = 5
 # Approximate 2023 Medi-Cal enrolment (thousands), used only to weight counties within a region
 # (model fill).
 COUNTY_WEIGHT = {
-    "alameda": 420, "alpine": 0.5, "amador": 12, "butte": 100, "calaveras": 15, "colusa": 10, "contra_costa": 280,
-    "del_norte": 15, "el_dorado": 45, "fresno": 550, "glenn": 15, "humboldt": 60, "imperial": 110, "inyo": 7,
-    "kern": 480, "kings": 70, "lake": 35, "lassen": 10, "los_angeles": 3900, "madera": 80, "marin": 45,
-    "mariposa": 7, "mendocino": 45, "merced": 170, "modoc": 4, "mono": 5, "monterey": 200, "napa": 40,
-    "nevada": 30, "orange": 1000, "placer": 70, "plumas": 8, "riverside": 1000, "sacramento": 550,
-    "san_benito": 25, "san_bernardino": 1100, "san_diego": 1100, "san_francisco": 250, "san_joaquin": 330,
-    "san_luis_obispo": 60, "san_mateo": 150, "santa_barbara": 170, "santa_clara": 450, "santa_cruz": 80,
-    "shasta": 80, "sierra": 1.5, "siskiyou": 20, "solano": 140, "sonoma": 140, "stanislaus": 250, "sutter": 45,
-    "tehama": 35, "trinity": 7, "tulare": 290, "tuolumne": 20, "ventura": 250, "yolo": 60, "yuba": 35,
+    "alameda": 420,
+    "alpine": 0.5,
+    "amador": 12,
+    "butte": 100,
+    "calaveras": 15,
+    "colusa": 10,
+    "contra_costa": 280,
+    "del_norte": 15,
+    "el_dorado": 45,
+    "fresno": 550,
+    "glenn": 15,
+    "humboldt": 60,
+    "imperial": 110,
+    "inyo": 7,
+    "kern": 480,
+    "kings": 70,
+    "lake": 35,
+    "lassen": 10,
+    "los_angeles": 3900,
+    "madera": 80,
+    "marin": 45,
+    "mariposa": 7,
+    "mendocino": 45,
+    "merced": 170,
+    "modoc": 4,
+    "mono": 5,
+    "monterey": 200,
+    "napa": 40,
+    "nevada": 30,
+    "orange": 1000,
+    "placer": 70,
+    "plumas": 8,
+    "riverside": 1000,
+    "sacramento": 550,
+    "san_benito": 25,
+    "san_bernardino": 1100,
+    "san_diego": 1100,
+    "san_francisco": 250,
+    "san_joaquin": 330,
+    "san_luis_obispo": 60,
+    "san_mateo": 150,
+    "santa_barbara": 170,
+    "santa_clara": 450,
+    "santa_cruz": 80,
+    "shasta": 80,
+    "sierra": 1.5,
+    "siskiyou": 20,
+    "solano": 140,
+    "sonoma": 140,
+    "stanislaus": 250,
+    "sutter": 45,
+    "tehama": 35,
+    "trinity": 7,
+    "tulare": 290,
+    "tuolumne": 20,
+    "ventura": 250,
+    "yolo": 60,
+    "yuba": 35,
 }
 # Seven small counties no social service respondent works in (the paper: 51 of 58 counties).
 SSO_ABSENT_COUNTIES = ("alpine", "sierra", "modoc", "mono", "trinity", "mariposa", "colusa")
@@ -153,29 +249,48 @@ FAM_PCP_FAMILIAR, FAM_HDP_FAMILIAR, FAM_MCP_FAMILIAR = 47, 55, 98  # Figure 1 te
 # Social service organisations: respondents missing one variable of the paper's models (412 -
 # 355 = 57), by the variable they answered "unsure" to (model fill for the split).
 SSO_INCOMPLETE = {"wpc_hh": 25, "fte": 10, "legal_type": 6, "sso_exp_contract_mcp": 8, "ecm_provider": 8}
-STRUCTURE_COLUMNS = ["resp_id", "disposition", "sample_source", "medical_share", "familiarity", "org_type", "role",
-                     "credential", "specialty", "work_setting", "discharge_planner"]
+STRUCTURE_COLUMNS = [
+    "resp_id",
+    "disposition",
+    "sample_source",
+    "medical_share",
+    "familiarity",
+    "org_type",
+    "role",
+    "credential",
+    "specialty",
+    "work_setting",
+    "discharge_planner",
+]
 
 
 # =============================================================================================
 # the paper's models: planted odds ratios
 # =============================================================================================
 # The paper's participation model (published ORs; the rest documented as unpublished fill).
-PARTICIPATION_OR = {"single_county": 0.47, "pilot": 6.4, "prior_mc_contract": 2.5,
-                    "fte_lt50": 0.8, "nonprofit": 1.2, "manager": 1.0, "frontline": 1.0, "other_role": 1.0,
-                    "housing_provider": 1.5}
+PARTICIPATION_OR = {
+    "single_county": 0.47,
+    "pilot": 6.4,
+    "prior_mc_contract": 2.5,
+    "fte_lt50": 0.8,
+    "nonprofit": 1.2,
+    "manager": 1.0,
+    "frontline": 1.0,
+    "other_role": 1.0,
+    "housing_provider": 1.5,
+}
 PILOT_OR = {"fte_lt50": 0.45, "nonprofit": 0.45}  # unpublished: "negatively associated"
 PRIOR_MC_OR = {"pilot": 3.0, "fte_lt50": 0.6}  # unpublished fill: any managed care contracting before CalAIM
 SINGLE_COUNTY_SHARE = {"small": 0.62, "large": 0.40}  # unpublished fill, by fewer / 50+ FTEs
 # Outcome models: contracted, manager, frontline (vs senior leader), housing provider. The six
 # models' values span exactly the published ranges (min and max are the published ends).
 OUTCOME_OR = {
-    "served_access":           {"contracted": 4.97, "manager": 2.10, "frontline": 2.40, "housing_provider": 2.15},
-    "served_coordination":     {"contracted": 3.60, "manager": 2.85, "frontline": 3.35, "housing_provider": 1.95},
-    "served_wellbeing":        {"contracted": 2.28, "manager": 1.76, "frontline": 1.92, "housing_provider": 1.80},
+    "served_access": {"contracted": 4.97, "manager": 2.10, "frontline": 2.40, "housing_provider": 2.15},
+    "served_coordination": {"contracted": 3.60, "manager": 2.85, "frontline": 3.35, "housing_provider": 1.95},
+    "served_wellbeing": {"contracted": 2.28, "manager": 1.76, "frontline": 1.92, "housing_provider": 1.80},
     "org_impact_manage_needs": {"contracted": 3.10, "manager": 2.30, "frontline": 2.60, "housing_provider": 2.00},
-    "org_impact_coordinate":   {"contracted": 2.90, "manager": 2.50, "frontline": 2.90, "housing_provider": 1.90},
-    "org_impact_grow":         {"contracted": 4.20, "manager": 2.00, "frontline": 2.20, "housing_provider": 2.05},
+    "org_impact_coordinate": {"contracted": 2.90, "manager": 2.50, "frontline": 2.90, "housing_provider": 1.90},
+    "org_impact_grow": {"contracted": 4.20, "manager": 2.00, "frontline": 2.20, "housing_provider": 2.05},
 }
 OUTCOME_OTHER_ROLE_OR = 1.5  # unpublished fill
 
@@ -220,56 +335,158 @@ ITEM_PRIOR = {
 # Column-level overrides: later populations of focus and the race / ethnicity rows draw
 # more "unsure" and fewer "better" answers (Figures 4 and 5 say respondents are less sure).
 COLUMN_PRIOR = {
-    **{f"pof_{k}": {1: 10, 2: 24, 3: 30, 4: 3, 5: 1, 8: 26, 97: 6}
-       for k in ("reentry", "ltc_risk", "nursing_transition", "children", "birth_equity")},
-    **{f"equity_{k}": {1: 8, 2: 20, 3: 34, 4: 3, 5: 1, 8: 29, 97: 5}
-       for k in ("latino", "non_english", "black", "asian", "aian", "nhpi")},
+    **{
+        f"pof_{k}": {1: 10, 2: 24, 3: 30, 4: 3, 5: 1, 8: 26, 97: 6}
+        for k in ("reentry", "ltc_risk", "nursing_transition", "children", "birth_equity")
+    },
+    **{
+        f"equity_{k}": {1: 8, 2: 20, 3: 34, 4: 3, 5: 1, 8: 29, 97: 5}
+        for k in ("latino", "non_english", "black", "asian", "aian", "nhpi")
+    },
 }
 SATISFACTION_PRIOR = (5.9, 2.1)  # mean, sd of a discretised normal on 0-10
 SECOND_RACE_SHARE = 5.0  # percent of completes naming a second race / ethnicity (model fill)
-MCP_CONTRACTS_PRIOR = {0: 2, 1: 28, 2: 24, 3: 15, 4: 10, 5: 7, 6: 5, 7: 3, 8: 2, 9: 1, 10: 1.5, 12: 0.8, 15: 0.5,
-                       20: 0.2}
+MCP_CONTRACTS_PRIOR = {
+    0: 2,
+    1: 28,
+    2: 24,
+    3: 15,
+    4: 10,
+    5: 7,
+    6: 5,
+    7: 3,
+    8: 2,
+    9: 1,
+    10: 1.5,
+    12: 0.8,
+    15: 0.5,
+    20: 0.2,
+}
 MULTI_PRIOR = {  # percent selecting each option (model fill where nothing is published)
     "race": {"white": 49, "latino": 21, "asian": 12, "black": 9, "aian": 2, "nhpi": 1, "other": 4, "declined": 5},
-    "support": {"rates": 36, "funding": 33, "dhcs_guidance": 30, "lower_admin": 30, "mcp_guidance": 26,
-                "peer_learning": 25,
-                "payment_structure": 23, "mcp_standard": 23, "troubleshoot": 22, "faster_payment": 18},
-    "levers": {"rates": 40, "funding": 38, "dhcs_guidance": 28, "lower_admin": 27, "mcp_guidance": 27,
-               "peer_learning": 20,
-               "payment_structure": 22, "mcp_standard": 18, "troubleshoot": 16, "faster_payment": 15},
-    "partner": {"housing": 55, "respite": 28, "food": 30, "asthma": 8, "older_adults": 35, "sobering": 21,
-                "home_mod": 11, "home_health": 27, "assisted_living": 17, "snf": 22, "hospital": 24, "pcp": 33,
-                "mcp": 35, "county_bh": 42,
-                "mhsud": 43, "corrections": 16, "none": 8},
+    "support": {
+        "rates": 36,
+        "funding": 33,
+        "dhcs_guidance": 30,
+        "lower_admin": 30,
+        "mcp_guidance": 26,
+        "peer_learning": 25,
+        "payment_structure": 23,
+        "mcp_standard": 23,
+        "troubleshoot": 22,
+        "faster_payment": 18,
+    },
+    "levers": {
+        "rates": 40,
+        "funding": 38,
+        "dhcs_guidance": 28,
+        "lower_admin": 27,
+        "mcp_guidance": 27,
+        "peer_learning": 20,
+        "payment_structure": 22,
+        "mcp_standard": 18,
+        "troubleshoot": 16,
+        "faster_payment": 15,
+    },
+    "partner": {
+        "housing": 55,
+        "respite": 28,
+        "food": 30,
+        "asthma": 8,
+        "older_adults": 35,
+        "sobering": 21,
+        "home_mod": 11,
+        "home_health": 27,
+        "assisted_living": 17,
+        "snf": 22,
+        "hospital": 24,
+        "pcp": 33,
+        "mcp": 35,
+        "county_bh": 42,
+        "mhsud": 43,
+        "corrections": 16,
+        "none": 8,
+    },
     "partnership_traits": {"communicate": 75, "unmet_needs": 68, "same_language": 45, "give_take": 50, "trust": 55},
-    "sso_type": {"housing": 65, "food": 48, "info_referral": 48, "general": 47, "benefits": 38, "older_adults": 34,
-                 "respite": 20, "reentry": 18, "child_welfare": 17, "home_mod": 13, "sobering": 11, "legal": 10,
-                 "asthma": 7, "other": 14},
+    "sso_type": {
+        "housing": 65,
+        "food": 48,
+        "info_referral": 48,
+        "general": 47,
+        "benefits": 38,
+        "older_adults": 34,
+        "respite": 20,
+        "reentry": 18,
+        "child_welfare": 17,
+        "home_mod": 13,
+        "sobering": 11,
+        "legal": 10,
+        "asthma": 7,
+        "other": 14,
+    },
 }
 # Codes handed out by attitude, from most to least positive (others are nominal: random).
 POSITIVE = {
-    "better_worse": [1, 2, 3, 4, 5], "agree": [1, 2, 3, 4], "challenge": [4, 3, 2, 1], "effectiveness": [1, 2, 3, 4],
-    "confidence": [1, 2, 3, 4], "wait": [4, 3, 2, 1], "resource_use": [1, 2, 3, 4], "experience": [1, 2, 3, 4],
-    "amount": [1, 2, 3, 4, 5], "accuracy": [1, 2, 3, 4, 5], "timeliness": [1, 2, 3, 4, 5], "frequency": [1, 2, 3, 4, 5],
-    "likelihood": [1, 2, 3, 4, 5], "more_less_often": [1, 2, 3], "point_of_contact": [1, 2, 3],
-    "burden_change": [1, 2, 3, 4, 5], "more_less": [1, 2, 3],
+    "better_worse": [1, 2, 3, 4, 5],
+    "agree": [1, 2, 3, 4],
+    "challenge": [4, 3, 2, 1],
+    "effectiveness": [1, 2, 3, 4],
+    "confidence": [1, 2, 3, 4],
+    "wait": [4, 3, 2, 1],
+    "resource_use": [1, 2, 3, 4],
+    "experience": [1, 2, 3, 4],
+    "amount": [1, 2, 3, 4, 5],
+    "accuracy": [1, 2, 3, 4, 5],
+    "timeliness": [1, 2, 3, 4, 5],
+    "frequency": [1, 2, 3, 4, 5],
+    "likelihood": [1, 2, 3, 4, 5],
+    "more_less_often": [1, 2, 3],
+    "point_of_contact": [1, 2, 3],
+    "burden_change": [1, 2, 3, 4, 5],
+    "more_less": [1, 2, 3],
 }
 SPECIAL = {"better_worse": (8, 97), "challenge": (8, 97), "resource_use": (5, 9)}
 # Which latent trait orders an item within its cells, and how strongly (correlation).
 LATENT = {
-    "goal": ("attitude", 0.5), "served": ("attitude", 0.65), "pof": ("attitude", 0.6), "equity": ("attitude", 0.55),
-    "org_impact": ("attitude", 0.6), "challenge": ("attitude", 0.35), "effectiveness": ("attitude", 0.7),
-    "satisfaction": ("attitude", 0.75), "confidence": ("attitude", 0.6), "wait_improve": ("attitude", 0.3),
-    "resource": ("attitude", 0.45), "nwd": ("attitude", 0.6), "future_provide": ("attitude", 0.4),
-    "bh_process": ("attitude", 0.4), "doc_burden": ("attitude", 0.4), "poc_mh": ("attitude", 0.3),
-    "hdp_poc": ("attitude", 0.3), "hdp_support": ("attitude", 0.5), "hdp_mcp_involvement": ("attitude", 0.5),
-    "info_amount": ("info", 0.6), "info_accuracy": ("info", 0.6), "info_timeliness": ("info", 0.6),
-    "sso_exp": ("experience", 0.7), "partner": ("partnering", 0.85), "sso_type": ("breadth", 0.45),
-    "pp_hc": ("attitude", 0.5), "pp_bh": ("attitude", 0.5), "pp_sso": ("attitude", 0.5), "pp_mcp": ("attitude", 0.5),
+    "goal": ("attitude", 0.5),
+    "served": ("attitude", 0.65),
+    "pof": ("attitude", 0.6),
+    "equity": ("attitude", 0.55),
+    "org_impact": ("attitude", 0.6),
+    "challenge": ("attitude", 0.35),
+    "effectiveness": ("attitude", 0.7),
+    "satisfaction": ("attitude", 0.75),
+    "confidence": ("attitude", 0.6),
+    "wait_improve": ("attitude", 0.3),
+    "resource": ("attitude", 0.45),
+    "nwd": ("attitude", 0.6),
+    "future_provide": ("attitude", 0.4),
+    "bh_process": ("attitude", 0.4),
+    "doc_burden": ("attitude", 0.4),
+    "poc_mh": ("attitude", 0.3),
+    "hdp_poc": ("attitude", 0.3),
+    "hdp_support": ("attitude", 0.5),
+    "hdp_mcp_involvement": ("attitude", 0.5),
+    "info_amount": ("info", 0.6),
+    "info_accuracy": ("info", 0.6),
+    "info_timeliness": ("info", 0.6),
+    "sso_exp": ("experience", 0.7),
+    "partner": ("partnering", 0.85),
+    "sso_type": ("breadth", 0.45),
+    "pp_hc": ("attitude", 0.5),
+    "pp_bh": ("attitude", 0.5),
+    "pp_sso": ("attitude", 0.5),
+    "pp_mcp": ("attitude", 0.5),
     "pp_self": ("attitude", 0.5),
 }
-INFO_SOURCE_LATENT = {"patient": ("personal", 0.5), "care_team": ("personal", 0.5), "ehr": ("it", 0.6),
-                      "mcp_portal": ("it", 0.6), "hie": ("it", 0.6), "other": ("personal", 0.3)}
+INFO_SOURCE_LATENT = {
+    "patient": ("personal", 0.5),
+    "care_team": ("personal", 0.5),
+    "ehr": ("it", 0.6),
+    "mcp_portal": ("it", 0.6),
+    "hie": ("it", 0.6),
+    "other": ("personal", 0.3),
+}
 
 
 # =============================================================================================
@@ -279,11 +496,12 @@ _CACHE: dict = {}
 CACHE_MAX_N = 100_000
 
 
-def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, cb: Codebook | None = None,
-             registry: pd.DataFrame | None = None) -> pd.DataFrame:
+def generate(
+    n: int = DEFAULT_N, seed: int = DEFAULT_SEED, cb: Codebook | None = None, registry: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """A synthetic respondent-level frame: ``n`` completed interviews plus the screen-outs in
     proportion (981 under 30% Medi-Cal and 420 not familiar for n = 1,196), every codebook
-    column in codebook order, with the dtypes :func:`calaim.io.load` gives a file (id as
+    column in codebook order, with the dtypes :func:`calaim.data.io.load` gives a file (id as
     nullable integers, codes as float64, NaN where a respondent was not asked).
 
     ``registry`` (the calibration targets) defaults to the findings registry (see
@@ -326,8 +544,9 @@ def _build(n: int, seed: int, cb: Codebook, reg: pd.DataFrame) -> _Generator:
     return g
 
 
-def write(path: str | Path = DEFAULT_PATH, n: int = DEFAULT_N, seed: int = DEFAULT_SEED,
-          cb: Codebook | None = None) -> Path:
+def write(
+    path: str | Path = DEFAULT_PATH, n: int = DEFAULT_N, seed: int = DEFAULT_SEED, cb: Codebook | None = None
+) -> Path:
     """Write :func:`generate` as CSV (see :func:`to_csv_bytes`) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -339,8 +558,9 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """Deterministic CSV bytes: given column order, integers without '.0', empty for missing,
     '\\n' line endings, UTF-8."""
     buf = io.StringIO()
-    ints = pd.DataFrame({c: df[c].round().astype("Int64") if pd.api.types.is_numeric_dtype(df[c]) else df[c]
-                         for c in df.columns})
+    ints = pd.DataFrame(
+        {c: df[c].round().astype("Int64") if pd.api.types.is_numeric_dtype(df[c]) else df[c] for c in df.columns}
+    )
     ints.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue().encode("utf-8")
 
@@ -358,7 +578,7 @@ def _registry_key(reg: pd.DataFrame) -> int:
 
 
 def _frame_of(g: _Generator) -> pd.DataFrame:
-    """The generated columns in codebook order, with the dtypes :func:`calaim.io.load` gives a
+    """The generated columns in codebook order, with the dtypes :func:`calaim.data.io.load` gives a
     file: the id as nullable integers, every coded / scale / count column as float64 (NaN =
     not asked)."""
     out = {}
@@ -596,8 +816,9 @@ def fit_tilt(q, G, targets, codes, offsets: Offsets | None = None, ridge: float 
                 d[r] = max(0.0, (m[r] - tgt[r] + (0.01 if c == "lt" else 0.0)) / scale[r])
         return np.concatenate([d, ridge * theta])
 
-    sol = optimize.least_squares(resid, np.zeros(R), method="trf", xtol=1e-10, ftol=1e-10, gtol=1e-10,
-                                 max_nfev=200 * (R + 1))
+    sol = optimize.least_squares(
+        resid, np.zeros(R), method="trf", xtol=1e-10, ftol=1e-10, gtol=1e-10, max_nfev=200 * (R + 1)
+    )
     theta = sol.x
     P = _softmax(logq[None, :] + OFF + Wg @ (theta[:, None] * phi))
     return inv, Gc, nc, oc, Fit(theta, model(theta), targets, C), P
@@ -676,12 +897,16 @@ def prepare(codes, q, G, targets, rng, ordinal=None, special=(), offsets=None, e
     if ordinal is None:
         slot_codes = [c for c in codes if c in special] + [c for c in codes if c not in special]
     else:
-        slot_codes = [c for c in codes if c in special] + [c for c in ordinal if c not in special] + [
-            c for c in codes if c not in special and c not in ordinal]
+        slot_codes = (
+            [c for c in codes if c in special]
+            + [c for c in ordinal if c not in special]
+            + [c for c in codes if c not in special and c not in ordinal]
+        )
     col = [codes.index(c) for c in slot_codes]
     n_special = sum(1 for c in slot_codes if c in special)
-    return Prepared(rank[inv], A[:, col][order], np.asarray(slot_codes), n_special, ordinal is not None, fit,
-                    rng.random(C))
+    return Prepared(
+        rank[inv], A[:, col][order], np.asarray(slot_codes), n_special, ordinal is not None, fit, rng.random(C)
+    )
 
 
 def assign(prep: Prepared, z, rng) -> np.ndarray:
@@ -709,14 +934,14 @@ def assign(prep: Prepared, z, rng) -> np.ndarray:
     out = np.empty(n, dtype=prep.slot_codes.dtype)
     # ordinal part: rank among the non-special of the cell
     ns_rank = pos - before
-    ordc = prep.counts[:, prep.n_special:]
+    ordc = prep.counts[:, prep.n_special :]
     k_ord = ordc.shape[1]
     if k_ord:
         nsize = ordc.sum(axis=1)
         nstart = np.concatenate([[0], np.cumsum(nsize)[:-1]])
         bounds = (nstart[:, None] + np.cumsum(ordc, axis=1)).reshape(-1)
         j = np.searchsorted(bounds, nstart[cell] + ns_rank, side="right") - cell * k_ord
-        out[~special] = prep.slot_codes[prep.n_special:][np.clip(j, 0, k_ord - 1)][~special]
+        out[~special] = prep.slot_codes[prep.n_special :][np.clip(j, 0, k_ord - 1)][~special]
     if prep.n_special:
         spc = prep.counts[:, : prep.n_special]
         sstart = np.concatenate([[0], np.cumsum(s)[:-1]])
@@ -766,7 +991,7 @@ def _assign_large(prep: Prepared, z, rng, sub: np.ndarray | None = None) -> np.n
 
     k_ord = prep.counts.shape[1] - prep.n_special
     if k_ord:
-        out[:] = pick(prep.counts[:, prep.n_special:].astype(float), u, prep.slot_codes[prep.n_special:])
+        out[:] = pick(prep.counts[:, prep.n_special :].astype(float), u, prep.slot_codes[prep.n_special :])
     if prep.n_special:
         x = r / np.maximum((s / tot)[cell], 1e-12)
         sp = pick(prep.counts[:, : prep.n_special].astype(float), x, prep.slot_codes[: prep.n_special])
@@ -817,8 +1042,13 @@ def _fix_exact(A, P, Gc, nc, codes, t: Target) -> None:
 
 
 # ----------------------------------------------------------------------------- stages
-def _offsets_from_covariates(codes: list, covs: dict[str, np.ndarray], effects: dict[str, float],
-                             target_codes, extra: list[tuple[np.ndarray, dict]] = ()) -> Offsets:
+def _offsets_from_covariates(
+    codes: list,
+    covs: dict[str, np.ndarray],
+    effects: dict[str, float],
+    target_codes,
+    extra: list[tuple[np.ndarray, dict]] = (),
+) -> Offsets:
     """Offsets sum(log OR * x) on ``target_codes`` (covariates 0/1, NaN -> 0), plus forced
     ({code: inf}) or forbidden ({code: -inf}) codes for the masks in ``extra``. One table row
     per covariate pattern."""
@@ -857,9 +1087,9 @@ def _offsets_from_covariates(codes: list, covs: dict[str, np.ndarray], effects: 
 # =============================================================================================
 def load_targets() -> pd.DataFrame:
     """The findings registry (all ``data/published/findings*.csv`` files) as text columns, via
-    :func:`calaim.findings.load_registry`; an empty frame when there is no registry yet."""
+    :func:`calaim.stats.findings.load_registry`; an empty frame when there is no registry yet."""
     try:
-        from calaim import findings  # noqa: PLC0415
+        from calaim.stats import findings  # noqa: PLC0415
 
         reg = findings.load_registry()
         return reg.astype(object).where(reg.notna(), "").astype(str)
@@ -913,9 +1143,20 @@ def _translate(row, cb: Codebook, derived_source: dict) -> _Row | None:
     except ValueError:
         return None
     tol = float(row["tolerance"]) if str(row.get("tolerance", "")).strip() else None
-    return _Row(row["id"], item, codes, exclude, "mean" if stat == "mean" else "share", value,
-                row.get("comparison", "") or "eq", tol, row["population"] or "complete", row.get("subgroup", ""),
-                bool(str(row.get("inconsistency", "")).strip()), stat == "count")
+    return _Row(
+        row["id"],
+        item,
+        codes,
+        exclude,
+        "mean" if stat == "mean" else "share",
+        value,
+        row.get("comparison", "") or "eq",
+        tol,
+        row["population"] or "complete",
+        row.get("subgroup", ""),
+        bool(str(row.get("inconsistency", "")).strip()),
+        stat == "count",
+    )
 
 
 def _aggregate_rows(row, cb: Codebook, src: dict) -> list[_Row]:
@@ -941,7 +1182,7 @@ def _aggregate_rows(row, cb: Codebook, src: dict) -> list[_Row]:
 
 
 def _derived_sources(cb: Codebook) -> dict:
-    from calaim import recode  # noqa: PLC0415
+    from calaim.data import recode  # noqa: PLC0415
 
     out = {}
     for col in cb.columns.values():
@@ -1013,7 +1254,7 @@ def _scaled_table(n: int) -> list[tuple]:
     out = []
     k = 0
     for name, orgs, _roles, kind in ARCHETYPES:
-        rc = tuple(int(c) for c in counts[k:k + 3])
+        rc = tuple(int(c) for c in counts[k : k + 3])
         k += 3
         out.append((name, orgs, rc, kind))
     return out
@@ -1027,7 +1268,7 @@ def _people(table, rng) -> pd.DataFrame:
         if size == 0:
             continue
         org_counts = _round_alloc(list(orgs.values()), size)
-        org = _shuffled(dict(zip(orgs.keys(), org_counts, strict=False)), rng)
+        org = _shuffled(dict(zip(orgs.keys(), org_counts, strict=True)), rng)
         n_senior = int(round(lead * SENIOR_SHARE[kind]))
         role = _shuffled({1: n_senior, 2: lead - n_senior, 3: front, 4: other}, rng)
         rows.append(pd.DataFrame({"archetype": name, "kind": kind, "org_type": org, "role": role}))
@@ -1086,8 +1327,9 @@ def _credentials(p: pd.DataFrame, rng) -> pd.DataFrame:
     ws[rest & ~hosp] = np.where(rng.random((rest & ~hosp).sum()) < 0.6, 3, 4)
     # discharge planning (asked of hospital staff)
     dp[hosp] = np.where(kind[hosp] == "hdp", 1, 2)
-    return pd.DataFrame({"credential": cred, "specialty": spec, "work_setting": ws, "discharge_planner": dp},
-                        index=p.index)
+    return pd.DataFrame(
+        {"credential": cred, "specialty": spec, "work_setting": ws, "discharge_planner": dp}, index=p.index
+    )
 
 
 def _sample_source(p: pd.DataFrame, n_panel: int, rng) -> np.ndarray:
@@ -1130,9 +1372,9 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     nf["sample_source"] = np.where(_pick(int(round(0.55 * len(nf))), np.ones(len(nf)), rng), 2, 1)
 
     n_u30 = _scale(N_SCREEN_MEDICAL, n)
-    u_orgs = _shuffled(dict(zip(UNDER30_ORGS, _round_alloc(list(UNDER30_ORGS.values()), n_u30), strict=False)), rng)
+    u_orgs = _shuffled(dict(zip(UNDER30_ORGS, _round_alloc(list(UNDER30_ORGS.values()), n_u30), strict=True)), rng)
     u30 = pd.DataFrame({"archetype": "under30", "kind": "screen", "org_type": u_orgs})
-    u30["role"] = _shuffled(dict(zip([1, 2, 3, 4], _round_alloc([14, 16, 63, 7], n_u30), strict=False)), rng)
+    u30["role"] = _shuffled(dict(zip([1, 2, 3, 4], _round_alloc([14, 16, 63, 7], n_u30), strict=True)), rng)
     u30["disposition"] = 2
     u30["sample_source"] = np.where(_pick(int(round(0.7 * n_u30)), np.ones(n_u30), rng), 2, 1)
     u30["medical_share"] = 1
@@ -1141,8 +1383,9 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     # social service, FQHC, BH organisations and MCPs (model fill for who is where)
     kind = comp["kind"].to_numpy()
     org = comp["org_type"].to_numpy()
-    w75 = np.select([kind == "mcp", org == 1, org == 2, kind == "bhorg", kind == "bhclin"], [8.0, 3.0, 3.0, 2.5, 1.5],
-                    default=0.8)
+    w75 = np.select(
+        [kind == "mcp", org == 1, org == 2, kind == "bhorg", kind == "bhclin"], [8.0, 3.0, 3.0, 2.5, 1.5], default=0.8
+    )
     med = np.zeros(len(comp), dtype=np.int64)
     free = np.ones(len(comp), dtype=bool)
     bands = {c: _scale(v, n) for c, v in MEDI_BANDS.items()}
@@ -1170,12 +1413,15 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     fam = np.zeros(len(comp), dtype=np.int64)
     is_pcp = (comp["kind"] == "pcp").to_numpy()
     is_hdp = (comp["archetype"] == "hosp_hdp").to_numpy()
-    is_mcp = (kind == "mcp")
+    is_mcp = kind == "mcp"
     nf_pcp = int((nf["kind"] == "pcp").sum())
     nf_hdp = int((nf["archetype"] == "hosp_hdp").sum())
     little = np.zeros(len(comp), dtype=bool)
-    for mask, pct, extra in ((is_mcp, FAM_MCP_FAMILIAR, 0), (is_pcp, FAM_PCP_FAMILIAR, nf_pcp),
-                             (is_hdp, FAM_HDP_FAMILIAR, nf_hdp)):
+    for mask, pct, extra in (
+        (is_mcp, FAM_MCP_FAMILIAR, 0),
+        (is_pcp, FAM_PCP_FAMILIAR, nf_pcp),
+        (is_hdp, FAM_HDP_FAMILIAR, nf_hdp),
+    ):
         k = int(mask.sum()) - int(round(pct / 100 * (int(mask.sum()) + extra)))
         little |= _pick(max(k, 0), mask.astype(float), rng)
     special = is_mcp | is_pcp | is_hdp
@@ -1190,7 +1436,8 @@ def _structure(n: int, seed: int) -> pd.DataFrame:
     mcp_very = _pick(int(round(0.76 * (is_mcp & ~little).sum())), (is_mcp & ~little).astype(float), rng)
     role = comp["role"].to_numpy()
     wv = np.where(np.isin(role, [1, 2]), 1.6, 1.0) * np.select(
-        [org == 1, org == 2, kind == "bhorg", is_pcp, is_hdp], [1.2, 1.2, 1.0, 0.5, 0.7], default=0.8)
+        [org == 1, org == 2, kind == "bhorg", is_pcp, is_hdp], [1.2, 1.2, 1.0, 0.5, 0.7], default=0.8
+    )
     very = mcp_very | _pick(n_very - int(mcp_very.sum()), np.where(~little & ~is_mcp, wv, 0.0), rng)
     fam[very] = 1
     fam[(fam == 0)] = 2
@@ -1211,7 +1458,7 @@ def _designate_incomplete(g: _Generator) -> None:
     sso = g.m("pop_sso")
     n_inc = _scale(412 - 355, g.n)
     counts = _round_alloc(list(SSO_INCOMPLETE.values()), n_inc)
-    reasons = _shuffled(dict(zip(SSO_INCOMPLETE, counts, strict=False)), rng)
+    reasons = _shuffled(dict(zip(SSO_INCOMPLETE, counts, strict=True)), rng)
     chosen = np.flatnonzero(_pick(n_inc, sso.astype(float), rng))
     g.sso_reason = np.full(g.n_all, "", dtype=object)
     g.sso_reason[chosen] = reasons[: len(chosen)]
@@ -1267,14 +1514,29 @@ class _Generator:
         for other in self.cb.columns_of(item.name):
             if other == col:
                 continue
-            pub = [r.value for r in self.by_col.get(other, []) if r.kind == "share" and r.population == "complete"
-                   and not r.subgroup and r.cmp == "eq"]
+            pub = [
+                r.value
+                for r in self.by_col.get(other, [])
+                if r.kind == "share" and r.population == "complete" and not r.subgroup and r.cmp == "eq"
+            ]
             others.append(float(np.mean(pub)) if pub else float(prior.get(other.split("__", 1)[1], 0)))
         if not 1 <= k <= len(others):
             return None
         bar = sorted(others, reverse=True)[k - 1]  # to rank k or better, beat the k-th best of the others
-        return _Row(row["id"], col, (1,), (), "share", bar + 1.0, "ge", None, row["population"] or "complete",
-                    row.get("subgroup", ""), bool(str(row.get("inconsistency", "")).strip()), False)
+        return _Row(
+            row["id"],
+            col,
+            (1,),
+            (),
+            "share",
+            bar + 1.0,
+            "ge",
+            None,
+            row["population"] or "complete",
+            row.get("subgroup", ""),
+            bool(str(row.get("inconsistency", "")).strip()),
+            False,
+        )
 
     # ----------------------------------------------------------------- frame plumbing
     def rng(self, name: str) -> np.random.Generator:
@@ -1350,8 +1612,16 @@ class _Generator:
                 scale = max(100.0 * 0.25 / size, 0.05)
             else:
                 scale = r.tol or (3.0 if size >= 100 else 6.0)
-            t = Target(g, codes if kind != "mean" else None, value, exclude, cmp if cmp else "eq", scale,
-                       ";".join(x[0].id for x in items), kind)
+            t = Target(
+                g,
+                codes if kind != "mean" else None,
+                value,
+                exclude,
+                cmp if cmp else "eq",
+                scale,
+                ";".join(x[0].id for x in items),
+                kind,
+            )
             if r.count and cmp in ("", "eq"):
                 t.count = int(round(value / 100 * size))
                 exact.append(len(out))
@@ -1364,14 +1634,36 @@ class _Generator:
         for _, row in self.registry.iterrows() if len(self.registry) else []:
             if row["item"] == item and row["statistic"] == "share" and not row.get("aggregate", ""):
                 tol = float(row["tolerance"]) if str(row.get("tolerance", "")).strip() else None
-                out.append(_Row(row["id"], column, _codes(row["codes"]) or (1,), (), "share", float(row["published"]),
-                                row.get("comparison", "") or "eq", tol, row["population"] or "complete",
-                                row.get("subgroup", ""), bool(str(row.get("inconsistency", "")).strip()), False))
+                out.append(
+                    _Row(
+                        row["id"],
+                        column,
+                        _codes(row["codes"]) or (1,),
+                        (),
+                        "share",
+                        float(row["published"]),
+                        row.get("comparison", "") or "eq",
+                        tol,
+                        row["population"] or "complete",
+                        row.get("subgroup", ""),
+                        bool(str(row.get("inconsistency", "")).strip()),
+                        False,
+                    )
+                )
         return out
 
     # ----------------------------------------------------------------- one column
-    def prepare(self, column: str, answer: np.ndarray, *, spec: Spec | None = None, offsets=None, extra=(),
-                direct=(), record=True) -> tuple[Prepared | None, Spec]:
+    def prepare(
+        self,
+        column: str,
+        answer: np.ndarray,
+        *,
+        spec: Spec | None = None,
+        offsets=None,
+        extra=(),
+        direct=(),
+        record=True,
+    ) -> tuple[Prepared | None, Spec]:
         """Fit ``column`` for the respondents in ``answer`` and round its counts per cell.
         ``extra``: more registry rows; ``direct``: ready-made :class:`Target` objects."""
         spec = spec or _spec(self.cb, column, self.scales)
@@ -1405,13 +1697,29 @@ class _Generator:
         if ck not in self.cell_cache:
             self.cell_cache.clear()
             self.cell_cache[ck] = _cells(G, off.ids)
-        prep = prepare(spec.codes, spec.q, G, targets, self.rng(f"draw:{column}"), spec.ordinal, spec.special, off,
-                       exact,
-                       self.cell_cache[ck])
+        prep = prepare(
+            spec.codes,
+            spec.q,
+            G,
+            targets,
+            self.rng(f"draw:{column}"),
+            spec.ordinal,
+            spec.special,
+            off,
+            exact,
+            self.cell_cache[ck],
+        )
         if record and prep.fit is not None:
-            for t, mv in zip(prep.fit.targets, prep.fit.model, strict=False):
-                self.fits.append({"targets": t.source, "column": column, "published": t.value,
-                                  "fitted": float(mv) * (100.0 if t.kind != "mean" else 1.0), "kind": t.kind})
+            for t, mv in zip(prep.fit.targets, prep.fit.model, strict=True):
+                self.fits.append(
+                    {
+                        "targets": t.source,
+                        "column": column,
+                        "published": t.value,
+                        "fitted": float(mv) * (100.0 if t.kind != "mean" else 1.0),
+                        "kind": t.kind,
+                    }
+                )
         return prep, spec
 
     def latent_z(self, column: str, spec: Spec, idx: np.ndarray) -> np.ndarray | None:
@@ -1420,8 +1728,18 @@ class _Generator:
         lat = self.latent[spec.latent][idx]
         return spec.rho * lat + math.sqrt(1 - spec.rho**2) * self.rng(f"noise:{column}").standard_normal(len(idx))
 
-    def run(self, column: str, answer: np.ndarray, *, spec: Spec | None = None, offsets=None, extra=(),
-            direct=(), z=None, record=True) -> np.ndarray:
+    def run(
+        self,
+        column: str,
+        answer: np.ndarray,
+        *,
+        spec: Spec | None = None,
+        offsets=None,
+        extra=(),
+        direct=(),
+        z=None,
+        record=True,
+    ) -> np.ndarray:
         """Fit and draw ``column`` for the respondents in ``answer``; store and return it."""
         prep, spec = self.prepare(column, answer, spec=spec, offsets=offsets, extra=extra, direct=direct, record=record)
         idx = np.flatnonzero(answer)
@@ -1465,15 +1783,19 @@ def _stage_race(g: _Generator) -> None:
     comp = g.m("pop_complete")
     cols = g.cb.columns_of("race")
     opts = [c.split("__", 1)[1] for c in cols]
-    pub = {r.column.split("__", 1)[1]: r.value for c in cols for r in g.by_col.get(c, [])
-           if r.kind == "share" and not r.subgroup}
+    pub = {
+        r.column.split("__", 1)[1]: r.value
+        for c in cols
+        for r in g.by_col.get(c, [])
+        if r.kind == "share" and not r.subgroup
+    }
     share = np.array([pub.get(o, MULTI_PRIOR["race"].get(o, 1)) for o in opts], float)
     n = int(comp.sum())
     second = SECOND_RACE_SHARE / 100 * share / share.sum() * n
     first = np.maximum(share / 100 * n - second, 0)
     none = max(n - first.sum(), 0)
     counts = _round_alloc(np.append(first, none), n)
-    primary = _shuffled(dict(zip(range(len(opts) + 1), counts, strict=False)), rng)
+    primary = _shuffled(dict(zip(range(len(opts) + 1), counts, strict=True)), rng)
     X = np.zeros((n, len(opts)), dtype=bool)
     has = primary < len(opts)
     X[np.flatnonzero(has), primary[has]] = True
@@ -1504,7 +1826,7 @@ def _stage_geography(g: _Generator) -> None:
     second = {r: _scale(SECOND_REGION[r], g.n) for r in regions}
     home_n = _round_alloc([REGION_SHARE[r] * n / 100 - second[r] for r in regions], int((~statewide).sum()))
     home = np.full(n, -1)
-    home[~statewide] = _shuffled(dict(zip(range(len(regions)), home_n, strict=False)), rng)
+    home[~statewide] = _shuffled(dict(zip(range(len(regions)), home_n, strict=True)), rng)
     counties = list(cb.counties)
     creg = np.array([regions.index(cb.counties[c]["region"]) for c in counties])
     cw = np.array([COUNTY_WEIGHT.get(c, 10.0) for c in counties])
@@ -1595,9 +1917,14 @@ def _stage_providers(g: _Generator) -> None:
     # --- social service organisations: contracted ~ logistic(planted ORs)
     role = g.cols["role"]
     covs = {
-        "single_county": g.v("single_county"), "pilot": g.v("pilot"), "prior_mc_contract": g.v("prior_mc_contract"),
-        "fte_lt50": g.v("fte_lt50"), "nonprofit": g.v("nonprofit"), "housing_provider": g.v("housing_provider"),
-        "manager": (role == 2).astype(float), "frontline": (role == 3).astype(float),
+        "single_county": g.v("single_county"),
+        "pilot": g.v("pilot"),
+        "prior_mc_contract": g.v("prior_mc_contract"),
+        "fte_lt50": g.v("fte_lt50"),
+        "nonprofit": g.v("nonprofit"),
+        "housing_provider": g.v("housing_provider"),
+        "manager": (role == 2).astype(float),
+        "frontline": (role == 3).astype(float),
         "other_role": (role == 4).astype(float),
     }
     covs = {k: np.where(sso, np.nan_to_num(v), 0.0) for k, v in covs.items()}
@@ -1605,8 +1932,11 @@ def _stage_providers(g: _Generator) -> None:
     part = sso & (reason != "ecm_provider")
     off = _offsets_from_covariates([1, 0], covs, PARTICIPATION_OR, [1])
     # the analytic sample is known before 'contracted' exists (see _designate_incomplete)
-    direct = [Target(g.sso_analytic & part, (1,), r.value, (), r.cmp, r.tol or 3.0, r.id)
-              for r in g.derived_rows("contracted", "_contracted") if r.population == "sso_analytic" and not r.subgroup]
+    direct = [
+        Target(g.sso_analytic & part, (1,), r.value, (), r.cmp, r.tol or 3.0, r.id)
+        for r in g.derived_rows("contracted", "_contracted")
+        if r.population == "sso_analytic" and not r.subgroup
+    ]
     contracted = g.run("_contracted", part, spec=spec, offsets=off, direct=direct)
     con = part & (contracted == 1)
     # split contracted SSOs into ECM only / CS only / both (model fill: housing leans to CS)
@@ -1656,8 +1986,15 @@ def _latents(g: _Generator) -> None:
     """Respondent-level traits that order answers within cells (model fill)."""
     r = lambda name: g.rng(f"latent:{name}").standard_normal(g.n_all)  # noqa: E731
     f = lambda name: np.nan_to_num(g.v(name))  # noqa: E731
-    g.latent["attitude"] = (r("attitude") + 0.9 * f("sector_mcp") - 0.35 * f("sector_bh") + 0.45 * f("fam_very")
-                            - 0.5 * f("fam_little") + 0.25 * f("pilot") + 0.15 * f("contracted"))
+    g.latent["attitude"] = (
+        r("attitude")
+        + 0.9 * f("sector_mcp")
+        - 0.35 * f("sector_bh")
+        + 0.45 * f("fam_very")
+        - 0.5 * f("fam_little")
+        + 0.25 * f("pilot")
+        + 0.15 * f("contracted")
+    )
     g.latent["it"] = r("it") + 0.8 * f("sector_mcp") + 0.6 * f("sector_hdp") - 0.4 * f("sector_sso")
     g.latent["personal"] = r("personal")
     g.latent["info"] = 0.5 * g.latent["it"] / 1.3 + math.sqrt(0.75) * r("info")
@@ -1795,8 +2132,18 @@ def _stage_partner(g: _Generator) -> None:
     comp = g.m("pop_complete")
     idx = np.flatnonzero(comp)
     cols = [c for c in g.cb.columns_of("partner") if c != "partner__none"]
-    band_rows = [r for r in g.registry.itertuples() if r.item in ("partner_band",) and r.statistic == "share"
-                 and not r.subgroup and (r.population or "complete") == "complete"] if len(g.registry) else []
+    band_rows = (
+        [
+            r
+            for r in g.registry.itertuples()
+            if r.item in ("partner_band",)
+            and r.statistic == "share"
+            and not r.subgroup
+            and (r.population or "complete") == "complete"
+        ]
+        if len(g.registry)
+        else []
+    )
     preps = [g.prepare(col, comp)[0] for col in cols]
     trait = g.latent["partnering"][idx]
     trait = (trait - trait.mean()) / trait.std()
@@ -1806,10 +2153,14 @@ def _stage_partner(g: _Generator) -> None:
         """rho: correlation between any two options' ordering variables. ``sub``: draw for a
         random subset only (choosing rho on a large population)."""
         if sub is not None:
-            return [_assign_large(p, math.sqrt(rho) * trait + math.sqrt(1 - rho) * e, g.rng(f"assign:{col}"), sub)
-                    for p, e, col in zip(preps, own, cols, strict=False)]
-        return [assign(p, math.sqrt(rho) * trait + math.sqrt(1 - rho) * e, g.rng(f"assign:{col}"))
-                for p, e, col in zip(preps, own, cols, strict=False)]
+            return [
+                _assign_large(p, math.sqrt(rho) * trait + math.sqrt(1 - rho) * e, g.rng(f"assign:{col}"), sub)
+                for p, e, col in zip(preps, own, cols, strict=True)
+            ]
+        return [
+            assign(p, math.sqrt(rho) * trait + math.sqrt(1 - rho) * e, g.rng(f"assign:{col}"))
+            for p, e, col in zip(preps, own, cols, strict=True)
+        ]
 
     best = (np.inf, 0.5)
     sub = np.sort(g.rng("partner_sub").choice(len(idx), size=100_000, replace=False)) if len(idx) > LARGE else None
@@ -1821,14 +2172,21 @@ def _stage_partner(g: _Generator) -> None:
                 best = (err, rho)
     rho = best[1]
     values = draw(rho)
-    for col, v in zip(cols, values, strict=False):
+    for col, v in zip(cols, values, strict=True):
         g.set(col, v, comp)
     npart = np.sum([v == 1 for v in values], axis=0)
     # 'no partnership in any of these sectors': a share of those with none listed say so,
     # as many as the published share of 'none' (Figure 14), else half
     zero = npart == 0
-    pub = [float(r.published) for r in g.registry.itertuples() if r.item == "partner__none" and r.statistic == "share"
-           and not r.subgroup] if len(g.registry) else []
+    pub = (
+        [
+            float(r.published)
+            for r in g.registry.itertuples()
+            if r.item == "partner__none" and r.statistic == "share" and not r.subgroup
+        ]
+        if len(g.registry)
+        else []
+    )
     frac = min(1.0, (pub[0] / 100) / max(zero.mean(), 1e-9)) if pub else 0.5
     none = zero & _pick(int(round(frac * zero.sum())), zero.astype(float), g.rng("partner_none"))
     g.set("partner__none", none.astype(float), comp)
@@ -1843,8 +2201,13 @@ def _stage_followups(g: _Generator) -> None:
     nve = g.m("pop_not_very_effective")
     g.run("confidence", nve)
     g.run("wait_improve", nve)
-    for item, pop in (("pp_hc", "rates_hc"), ("pp_bh", "rates_bh"), ("pp_sso", "rates_sso"), ("pp_mcp", "rates_mcp"),
-                      ("pp_self", "has_partner")):
+    for item, pop in (
+        ("pp_hc", "rates_hc"),
+        ("pp_bh", "rates_bh"),
+        ("pp_sso", "rates_sso"),
+        ("pp_mcp", "rates_mcp"),
+        ("pp_self", "has_partner"),
+    ):
         for col in g.cb.columns_of(item):
             g.run(col, g.m(f"pop_{pop}"))
     comp = g.m("pop_complete")
@@ -1853,7 +2216,7 @@ def _stage_followups(g: _Generator) -> None:
 
 
 # =============================================================================================
-# fast derivations (the recodes of calaim.recode.derive the generator needs, on numpy arrays;
+# fast derivations (the recodes of calaim.data.recode.derive the generator needs, on numpy arrays;
 # tests/test_synth.py checks them against recode.derive column by column)
 # =============================================================================================
 def _indicator(s: np.ndarray, yes, no=None) -> np.ndarray:
@@ -1865,7 +2228,7 @@ def _indicator(s: np.ndarray, yes, no=None) -> np.ndarray:
 
 
 def _population(frame: dict, query: str, name: str, n: int) -> np.ndarray:
-    """A codebook population query evaluated as :func:`calaim.recode.population_mask` does
+    """A codebook population query evaluated as :func:`calaim.data.recode.population_mask` does
     (``DataFrame.eval`` with the python engine, missing = False), but on bare columns: no
     index resolvers, which cost more than the query itself on millions of rows."""
     resolvers = {k: pd.Series(np.asarray(v), copy=False) for k, v in frame.items()}
@@ -1879,10 +2242,10 @@ def _population(frame: dict, query: str, name: str, n: int) -> np.ndarray:
 
 
 def fast_derive(cols: dict, cb: Codebook, memo: dict | None = None) -> dict:
-    """Derived variables and population flags of :func:`calaim.recode.derive` (except the
+    """Derived variables and population flags of :func:`calaim.data.recode.derive` (except the
     top-box and paper-outcome columns) from a dict of float arrays (NaN = missing). ``memo``
     keeps the geography (the costliest part) while the county arrays stay the same objects."""
-    from calaim import recode as rc  # noqa: PLC0415
+    from calaim.data import recode as rc  # noqa: PLC0415
 
     n = len(cols[cb.id_column])
     nan = np.full(n, np.nan)
@@ -1923,8 +2286,10 @@ def fast_derive(cols: dict, cb: Codebook, memo: dict | None = None) -> dict:
             j = [i for i, k in enumerate(counties) if cb.counties[k]["region"] == region]
             d[f"region_{region}"] = (sel[:, j].any(axis=1) if j else np.zeros(n, bool)) & ~statewide
         models = sorted(set(c["model"] for c in cb.counties.values()))
-        anym = np.stack([sel[:, [i for i, k in enumerate(counties) if cb.counties[k]["model"] == m]].any(axis=1)
-                         for m in models], axis=1)
+        anym = np.stack(
+            [sel[:, [i for i, k in enumerate(counties) if cb.counties[k]["model"] == m]].any(axis=1) for m in models],
+            axis=1,
+        )
         nm = anym.sum(axis=1)
         pm = np.where(nm == 1, np.array(models, dtype=object)[anym.argmax(axis=1)], np.where(nm > 1, "multiple", None))
         pm = np.where(statewide, "statewide", pm)
@@ -2006,8 +2371,9 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
     fits = pd.DataFrame(g.fits, columns=["targets", "column", "published", "fitted", "kind"])
     used_ids = sorted({i for t in fits["targets"] for i in str(t).split(";") if i})
     targeted_cols = sorted(set(fits["column"]) - {"_contracted"})
-    answer_cols = [c for c in cb.columns
-                   if c not in STRUCTURE_COLUMNS and c != cb.id_column and not c.startswith("county__")]
+    answer_cols = [
+        c for c in cb.columns if c not in STRUCTURE_COLUMNS and c != cb.id_column and not c.startswith("county__")
+    ]
     per_item: dict = {}
     for c in answer_cols:
         it = cb.column(c).item
@@ -2037,7 +2403,7 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
         f"{len(df.columns)} columns in codebook order (`data/codebook.yml`).",
         "- Integer codes as in the codebook; an empty cell means the respondent was not asked (skip",
         "  logic follows the codebook's `asked` populations; screen-outs carry only the screener and",
-        "  sector columns). The file passes `calaim.validate.check`.",
+        "  sector columns). The file passes `calaim.data.validate.check`.",
         f"- Made by `calaim.synth.write()` with n = {n:,} completes and seed {seed}; the same call",
         "  rewrites it byte for byte (`python -m calaim.synth`). The calibration targets are read from",
         "  `data/published/findings*.csv`, so editing the registry changes the file: regenerate it and",
@@ -2092,8 +2458,7 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
     lines += [
         "",
         f"Other role vs senior leader: {OUTCOME_OTHER_ROLE_OR:g}; single county, size and nonprofit: 1 (no effect).",
-        "Each"
-        " outcome's intercept is fitted with the item's overall and subgroup shares, so estimates on 355",
+        "Each outcome's intercept is fitted with the item's overall and subgroup shares, so estimates on 355",
         "respondents scatter around the planted values as real estimates would.",
         "",
         "## What a published number pins down, and what is model fill",
@@ -2127,9 +2492,9 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
 
 
 def _fidelity_lines(df: pd.DataFrame, reg: pd.DataFrame) -> list[str]:
-    """The 'Fidelity' section of the notes: calaim.findings.evaluate on the file."""
+    """The 'Fidelity' section of the notes: calaim.stats.findings.evaluate on the file."""
     try:
-        from calaim import findings  # noqa: PLC0415
+        from calaim.stats import findings  # noqa: PLC0415
     except ImportError:
         return []
     res = findings.evaluate(df)
@@ -2137,7 +2502,7 @@ def _fidelity_lines(df: pd.DataFrame, reg: pd.DataFrame) -> list[str]:
     out = [
         "## Fidelity to the published numbers",
         "",
-        f"`calaim.findings.evaluate` on this file: {fid['matched']} of {fid['evaluated']} evaluable registry rows",
+        f"`calaim.stats.findings.evaluate` on this file: {fid['matched']} of {fid['evaluated']} evaluable registry rows",
         f"match ({100 * fid['share_matched']:.1f}%; {fid['context']} context rows are not evaluated,",
         f"{fid['not_in_data']} rows cannot be computed). The misses, with the registry's own note on each:",
         "",
@@ -2163,8 +2528,9 @@ def write_notes(path: str | Path = NOTES_PATH, n: int = DEFAULT_N, seed: int = D
 def main(argv=None) -> int:
     import argparse  # noqa: PLC0415
 
-    ap = argparse.ArgumentParser(prog="python -m calaim.synth",
-                                 description="Write the synthetic default data set and its notes.")
+    ap = argparse.ArgumentParser(
+        prog="python -m calaim.synth", description="Write the synthetic default data set and its notes."
+    )
     ap.add_argument("--out", default=str(DEFAULT_PATH), help="CSV path (default: the committed default file)")
     ap.add_argument("--notes", default=None, help="NOTES.md path (default: next to the CSV)")
     ap.add_argument("-n", type=int, default=DEFAULT_N, help="completed interviews (default 1196)")
@@ -2175,6 +2541,3 @@ def main(argv=None) -> int:
     print(f"wrote {out} and {notes}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

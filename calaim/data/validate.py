@@ -15,7 +15,7 @@ duplicate_id       the same id on more than one row
 duplicate_column   two columns with the same name (after trimming and ignoring case)
 missing_required   a required column is absent, or empty for a respondent who was asked it
 unknown_column     a column the codebook does not define (derived names such as
-                   ``sector_sso`` are computed by :func:`calaim.recode.derive`, never read)
+                   ``sector_sso`` are computed by :func:`calaim.data.recode.derive`, never read)
 wrong_type         text that is not a number in a coded or numeric column
 bad_code           a value that is not one of the column's codes (select-all columns: 0/1)
 out_of_range       a scale or count outside [min, max], or not a whole number
@@ -23,7 +23,7 @@ not_asked          an answer from a respondent outside the item's ``asked`` popu
 all_missing        (warning) a column that is present but holds no answer at all
 =================  ==========================================================================
 
-:mod:`calaim.io` adds file-level kinds (``file_not_found``, ``unsupported_format``,
+:mod:`calaim.data.io` adds file-level kinds (``file_not_found``, ``unsupported_format``,
 ``encoding``, ``delimiter``, ``malformed_csv``, ``corrupt_file``), for SPSS / Stata
 files ``label_mismatch`` (the file's value labels disagree with the codebook's), and two
 warnings for what it tolerates: ``bom`` (a UTF-8 byte-order mark, ignored) and ``label_text``
@@ -34,7 +34,7 @@ allows none means the file's columns or filters differ from the codebook's (a me
 shifted rows, a recoded filter question), and the item's base would silently include
 people who were never asked it.
 
-Populations are computed with :func:`calaim.recode.derive` on the data being checked. A
+Populations are computed with :func:`calaim.data.recode.derive` on the data being checked. A
 column is checked for ``not_asked`` only when every input of its population is present
 (a wave that drops ``discharge_planner`` cannot say who the discharge planners are), and rows
 whose population inputs are themselves invalid are left out of that check, so one bad code
@@ -52,14 +52,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calaim import recode
-from calaim.codebook import Codebook, Column, load
+from calaim.data import recode
+from calaim.data.codebook import Codebook, Column, load
 
 ERROR, WARNING = "error", "warning"
 MAX_ROWS_SHOWN = 10
 MAX_VALUES_SHOWN = 5
 
-# Raw inputs of the derived variables that population queries use (see calaim.recode.derive).
+# Raw inputs of the derived variables that population queries use (see calaim.data.recode.derive).
 # A population is evaluable only when all of its raw inputs are present in the data.
 _ORG = ["org_type"]
 DERIVED_INPUTS: dict[str, list[str]] = {
@@ -179,7 +179,15 @@ class _Report:
 
     def add(self, kind, column, message, rows=(), values=(), severity=ERROR):
         self.problems.append(
-            Problem(kind=kind, file=self.source, column=column, rows=list(rows), values=list(values), message=message, severity=severity)
+            Problem(
+                kind=kind,
+                file=self.source,
+                column=column,
+                rows=list(rows),
+                values=list(values),
+                message=message,
+                severity=severity,
+            )
         )
 
     def cells(self, kind: str, column: str, mask: np.ndarray, original: pd.Series, what, severity: str = ERROR) -> None:
@@ -237,7 +245,9 @@ def _identifiers(query: str) -> set[str]:
     return {t for t in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query) if t not in _KEYWORDS}
 
 
-def population_inputs(cb: Codebook, name: str, derived: set[str] | None = None, _seen: frozenset = frozenset()) -> tuple[set[str], bool]:
+def population_inputs(
+    cb: Codebook, name: str, derived: set[str] | None = None, _seen: frozenset = frozenset()
+) -> tuple[set[str], bool]:
     """(raw data columns a population depends on, whether every name in it is known)."""
     derived = recode.derived_names(cb) if derived is None else derived
     pop = cb.populations[name]
@@ -274,7 +284,7 @@ def validate(
 
     ``source`` names the file in messages. ``line_offset`` turns a data row into a file line
     (default: 1 for a ``.csv`` source, whose line 1 is the header; none otherwise).
-    ``known`` are problems already reported for cells of ``df`` (e.g. by :mod:`calaim.io`
+    ``known`` are problems already reported for cells of ``df`` (e.g. by :mod:`calaim.data.io`
     while mapping value labels): those cells are not reported again, and are not counted
     as missing answers or as population inputs.
     """
@@ -297,7 +307,12 @@ def validate(
     counts = Counter(names)
     for name, k in counts.items():
         if k > 1:
-            rep.add("duplicate_column", name, f"{source}: column '{name}' appears {k} times; only the first is checked.", values=[name])
+            rep.add(
+                "duplicate_column",
+                name,
+                f"{source}: column '{name}' appears {k} times; only the first is checked.",
+                values=[name],
+            )
     if len(set(names)) < len(names):
         df = df.loc[:, ~pd.Index(names).duplicated()]
     df = df.set_axis([str(c) for c in df.columns], axis=1)
@@ -310,11 +325,18 @@ def validate(
 
     # -- id
     if idc not in present:
-        rep.add("missing_id", idc, f"{source}: there is no id column '{idc}'{_hint(idc, names, _RENAME)}; every respondent needs an id.", values=[idc])
+        rep.add(
+            "missing_id",
+            idc,
+            f"{source}: there is no id column '{idc}'{_hint(idc, names, _RENAME)}; every respondent needs an id.",
+            values=[idc],
+        )
     elif n:
         ids = df[idc]
         txt = ids.astype(object)
-        blank = txt.isna().to_numpy() | np.fromiter((isinstance(v, str) and not v.strip() for v in txt), dtype=bool, count=n)
+        blank = txt.isna().to_numpy() | np.fromiter(
+            (isinstance(v, str) and not v.strip() for v in txt), dtype=bool, count=n
+        )
         if blank.any():
             rows = [int(p) + 1 for p in np.flatnonzero(blank)]
             rep.add(
@@ -324,10 +346,23 @@ def validate(
                 rows=rows,
                 values=[None],
             )
-        key = pd.Series([None if b else (v.strip() if isinstance(v, str) else fmt_value(v)) for v, b in zip(txt, blank)], index=df.index, dtype=object)
+        key = pd.Series(
+            [None if b else (v.strip() if isinstance(v, str) else fmt_value(v)) for v, b in zip(txt, blank, strict=True)],
+            index=df.index,
+            dtype=object,
+        )
         dup = (key.duplicated(keep=False) & ~pd.Series(blank, index=df.index)).to_numpy()
         if dup.any():
-            rep.cells("duplicate_id", idc, dup, ids, ("is used on more than one row; ids must be unique", "are each used on more than one row; ids must be unique"))
+            rep.cells(
+                "duplicate_id",
+                idc,
+                dup,
+                ids,
+                (
+                    "is used on more than one row; ids must be unique",
+                    "are each used on more than one row; ids must be unique",
+                ),
+            )
 
     # -- required columns
     for name in cb.required_columns():
@@ -347,7 +382,7 @@ def validate(
             continue
         n_unknown += 1
         if name in derived:
-            why = "is a derived variable that calaim.recode.derive computes; input files must not contain it"
+            why = "is a derived variable that calaim.data.recode.derive computes; input files must not contain it"
         else:
             hint = _hint(name, list(cb.columns)) if n_unknown <= 50 else ""  # keep a very wide file fast
             why = f"is not defined in the codebook{hint}"
@@ -369,7 +404,16 @@ def validate(
         numeric[name] = num
         bad_any = wrong.copy() if pre is None else wrong | pre
         if wrong.any():
-            rep.cells("wrong_type", name, wrong, clean, (f"is not a number; the column holds {_expects(col, cb)}", f"are not numbers; the column holds {_expects(col, cb)}"))
+            rep.cells(
+                "wrong_type",
+                name,
+                wrong,
+                clean,
+                (
+                    f"is not a number; the column holds {_expects(col, cb)}",
+                    f"are not numbers; the column holds {_expects(col, cb)}",
+                ),
+            )
         ok = ~np.isnan(num)
         if col.kind in {"single", "binary"}:
             codes = np.array(sorted(expected_codes(col, cb)), dtype="float64")
@@ -377,9 +421,14 @@ def validate(
             if bad.any():
                 if col.kind == "binary":
                     what = ("is not allowed", "are not allowed")
-                    what = tuple(w + ": a select-all option column holds only 0 (not selected) or 1 (selected)" for w in what)
+                    what = tuple(
+                        w + ": a select-all option column holds only 0 (not selected) or 1 (selected)" for w in what
+                    )
                 else:
-                    what = (f"is not one of the column's codes ({_codes_text(codes)})", f"are not among the column's codes ({_codes_text(codes)})")
+                    what = (
+                        f"is not one of the column's codes ({_codes_text(codes)})",
+                        f"are not among the column's codes ({_codes_text(codes)})",
+                    )
                 rep.cells("bad_code", name, bad, clean, what)
             bad_any |= bad
         elif col.kind in {"scale", "count"}:
@@ -388,7 +437,13 @@ def validate(
                 bad = ok & ((num < lo) | (num > hi) | (np.floor(num) != num))
             if bad.any():
                 rng = f"whole numbers from {fmt_value(lo)} to {fmt_value(hi)}"
-                rep.cells("out_of_range", name, bad, clean, (f"is outside the allowed range ({rng})", f"are outside the allowed range ({rng})"))
+                rep.cells(
+                    "out_of_range",
+                    name,
+                    bad,
+                    clean,
+                    (f"is outside the allowed range ({rng})", f"are outside the allowed range ({rng})"),
+                )
             bad_any |= bad
         if bad_any.any():
             invalid[name] = bad_any
@@ -430,7 +485,12 @@ def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
     try:
         derived = recode.derive(frame, cb)
     except Exception as exc:  # derive is not expected to fail; say so instead of crashing
-        rep.add("not_asked", None, f"{rep.source}: who-was-asked checks were skipped: populations could not be computed ({exc}).", severity=WARNING)
+        rep.add(
+            "not_asked",
+            None,
+            f"{rep.source}: who-was-asked checks were skipped: populations could not be computed ({exc}).",
+            severity=WARNING,
+        )
         return
     excluded_by_pop: dict[str, np.ndarray] = {}
     for pop, raw in evaluable.items():
@@ -495,7 +555,13 @@ def _hint(name: str, candidates: list[str], template: str = " (did you mean '{}'
     return template.format(close[0]) if close and close[0] != name else ""
 
 
-def check(df: pd.DataFrame, cb: Codebook | None = None, source: str = "<data>", line_offset: int | None = None, extra: list[Problem] | None = None) -> list[Problem]:
+def check(
+    df: pd.DataFrame,
+    cb: Codebook | None = None,
+    source: str = "<data>",
+    line_offset: int | None = None,
+    extra: list[Problem] | None = None,
+) -> list[Problem]:
     """Raise :class:`DataError` (with every problem, errors first) if anything is an error;
     otherwise return the warnings. ``extra`` adds problems found while reading the file."""
     problems = list(extra or []) + validate(df, cb, source, line_offset, known=extra)

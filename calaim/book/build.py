@@ -6,7 +6,7 @@ output and in any error:
 1. **stage**: copy ``_config.yml``, ``_toc.yml`` and ``chapters/`` into a fresh staging
    directory next to the output (``<out>/.staging-html``); the work tree is never written to;
 2. **data**: resolve the data file (the synthetic default unless ``--data`` is given), check it
-   with :func:`calaim.io.load` and copy it into the staging tree;
+   with :func:`calaim.data.io.load` and copy it into the staging tree;
 3. **pages**: write the generated reference pages (data dictionary, inconsistencies) into the
    staged ``chapters/``;
 4. **notebooks**: execute every staged ``chapters/*.ipynb`` with papermill, injecting
@@ -15,11 +15,11 @@ output and in any error:
 5. **jupyter-book**: ``jupyter-book build`` on the staged tree with ``-W -n --keep-going``
    (any warning fails the build);
 6. **privacy**: search every text file of the new HTML for the respondent ids of the data
-   (:mod:`calaim.privacy`); any id found fails the build;
+   (:mod:`calaim.book.privacy`); any id found fails the build;
 7. **publish**: swap the new HTML into ``<out>/html``; the previous book is replaced only when
    every step above succeeded.
 
-I/O lives here (and in :mod:`calaim.io`); everything the pages show is computed by pure
+I/O lives here (and in :mod:`calaim.data.io`); everything the pages show is computed by pure
 functions elsewhere in the package.
 """
 
@@ -38,7 +38,7 @@ from calaim import DATA_DIR, ROOT
 
 DEFAULT_OUT = Path("_build")
 DEFAULT_WAVE = "2023"
-DEFAULT_MIN_BASE = 30  # same default as calaim.tables (tests keep the two in step)
+DEFAULT_MIN_BASE = 30  # same default as calaim.stats.tables (tests keep the two in step)
 DATA_SUFFIXES = (".csv", ".parquet", ".sav", ".dta")
 REGISTRY_PATH = DATA_DIR / "published" / "findings.csv"
 
@@ -102,8 +102,8 @@ def default_data_path() -> Path | None:
 
 
 def check_data(path: Path) -> None:
-    """Load ``path`` with :func:`calaim.io.load`; raise BuildError listing every problem."""
-    from calaim import io as calaim_io
+    """Load ``path`` with :func:`calaim.data.io.load`; raise BuildError listing every problem."""
+    from calaim.data import io as calaim_io
 
     try:
         calaim_io.load(path)
@@ -113,8 +113,8 @@ def check_data(path: Path) -> None:
 
 def prepare_data(staged: Path) -> Path:
     """Read, validate and derive the staged data file once, for every chapter to load
-    (:func:`calaim.chapter.write_prepared`); raise BuildError listing every problem."""
-    from calaim import chapter
+    (:func:`calaim.book.chapter.write_prepared`); raise BuildError listing every problem."""
+    from calaim.book import chapter
 
     try:
         return chapter.write_prepared(staged)
@@ -182,7 +182,8 @@ def read_registry(path: Path) -> Any:
 
 def write_pages(stage: Path, registry_path: Path = REGISTRY_PATH) -> list[Path]:
     """Write the generated reference pages into ``<stage>/chapters``."""
-    from calaim import codebook, pages
+    from calaim.book import pages
+    from calaim.data import codebook
 
     cb = codebook.load()
     chapters = stage / "chapters"
@@ -211,7 +212,7 @@ def scrub_notebook(nb: Any) -> Any:
     nb.metadata.pop("papermill", None)
     tags_of = [cell.metadata.get("tags", []) for cell in nb.cells]
     if any("injected-parameters" in t for t in tags_of):
-        for cell, tags in zip(nb.cells, tags_of):
+        for cell, tags in zip(nb.cells, tags_of, strict=True):
             if "parameters" in tags and "remove-cell" not in tags:
                 cell.metadata["tags"] = [*tags, "remove-cell"]
             if "injected-parameters" in tags and "id" in cell:
@@ -289,7 +290,11 @@ def describe_failure(nb_path: Path, exc: BaseException) -> str:
 
 
 def execute_notebooks(
-    stage: Path, params: Mapping[str, Any], jobs: int | None = None, log: Log = None, env: Mapping[str, str] | None = None
+    stage: Path,
+    params: Mapping[str, Any],
+    jobs: int | None = None,
+    log: Log = None,
+    env: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Execute every ``<stage>/chapters/*.ipynb`` in place with papermill, ``jobs`` at a time.
 
@@ -410,7 +415,7 @@ def build(
     """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays.
 
     ``public`` applies the public-release disclosure rules (no count below
-    :data:`calaim.tables.PUBLIC_MIN_COUNT`) in every chapter."""
+    :data:`calaim.stats.tables.PUBLIC_MIN_COUNT`) in every chapter."""
     source = Path(source).resolve()
     out = Path(out).resolve()
     stage = out / ".staging-html"
@@ -445,7 +450,7 @@ def build(
     params = {"data_path": nb_data, "wave": str(wave), "min_base": int(min_base)}
     if public:
         params["public"] = True
-    from calaim.tables import PUBLIC_ENV
+    from calaim.stats.tables import PUBLIC_ENV
 
     try:
         executed = execute_notebooks(stage, params, jobs=jobs, log=log, env={PUBLIC_ENV: "1" if public else "0"})
@@ -468,19 +473,20 @@ def build(
 
 
 def respondent_ids(prepared: Path | None) -> list[str]:
-    """The searchable respondent ids (:func:`calaim.privacy.searchable`) of the prepared data."""
+    """The searchable respondent ids (:func:`calaim.book.privacy.searchable`) of the prepared data."""
     if prepared is None or not Path(prepared).is_file():
         return []
     import pandas as pd
 
-    from calaim import codebook, privacy
+    from calaim.book import privacy
+    from calaim.data import codebook
 
     return privacy.ids_of(pd.read_pickle(prepared)["frame"], codebook.load().id_column)
 
 
 def check_privacy(html: Path, ids: list[str]) -> None:
     """Raise BuildError naming the files of ``html`` that show a respondent id (the first ten, each with a line)."""
-    from calaim import privacy
+    from calaim.book import privacy
 
     hits = privacy.scan(html, ids)
     if hits:
@@ -488,7 +494,8 @@ def check_privacy(html: Path, ids: list[str]) -> None:
         for h in hits:
             by_file.setdefault(h.file, []).append(h)
         shown = "\n".join(
-            f"  {f}: {len({h.id for h in hs})} id(s), first {hs[0].id!r} at line {hs[0].line}" for f, hs in list(by_file.items())[:10]
+            f"  {f}: {len({h.id for h in hs})} id(s), first {hs[0].id!r} at line {hs[0].line}"
+            for f, hs in list(by_file.items())[:10]
         ) + (f"\n  ... and {len(by_file) - 10} more files" if len(by_file) > 10 else "")
         raise BuildError(
             "privacy",
@@ -527,7 +534,7 @@ def refresh(notebooks: list[str | Path] | None = None, source: str | Path = ROOT
     import nbformat
     import papermill as pm
 
-    chapters = Path(source) / "chapters"
+    Path(source) / "chapters"
     paths = [Path(p) for p in notebooks] if notebooks else toc_notebooks(Path(source))
     done = []
     for i, nb_path in enumerate(paths, 1):

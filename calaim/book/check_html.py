@@ -1,4 +1,4 @@
-"""Check a built book the way a reader meets it: ``make check-html`` (``python -m calaim.check_html``).
+"""Check a built book the way a reader meets it: ``make check-html`` (``python -m calaim.book.check_html``).
 
 Two passes over every page of the HTML folder:
 
@@ -351,7 +351,7 @@ def browser_check(
 
 # ---------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m calaim.check_html", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m calaim.book.check_html", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "html", nargs="?", default="_build/html", help="the built book's HTML folder (default: _build/html)"
     )

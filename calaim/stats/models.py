@@ -47,7 +47,7 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from calaim import recode
+from calaim.data import recode
 
 Z95 = float(stats.norm.ppf(0.975))  # 1.959964...: the normal quantile behind the 95% Wald CI
 MAX_ABS_COEF = 15.0  # |log odds| beyond this signals separation, not an estimate
@@ -70,8 +70,21 @@ REFERENCES = {
 }
 
 COLUMNS = [
-    "model", "outcome", "term", "coef", "std_err", "odds_ratio", "ci_low", "ci_high", "p_value",
-    "n", "n_dropped", "reference", "converged", "problem", "estimator",
+    "model",
+    "outcome",
+    "term",
+    "coef",
+    "std_err",
+    "odds_ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n",
+    "n_dropped",
+    "reference",
+    "converged",
+    "problem",
+    "estimator",
 ]
 
 #: Estimators :func:`fit_formula` knows: maximum likelihood (the paper's), ML with
@@ -118,7 +131,15 @@ _OUTCOME_PREDICTORS = ("contracted", ROLE_VAR, "housing_provider", "single_count
 MODELS: dict[str, ModelSpec] = {
     "participation": ModelSpec(
         outcome="contracted",
-        predictors=("single_county", "pilot", "prior_mc_contract", "fte_lt50", "nonprofit", ROLE_VAR, "housing_provider"),
+        predictors=(
+            "single_county",
+            "pilot",
+            "prior_mc_contract",
+            "fte_lt50",
+            "nonprofit",
+            ROLE_VAR,
+            "housing_provider",
+        ),
         population="sso_analytic",
         description="Contracted CalAIM provider (ECM or Community Supports) among SSO respondents",
     ),
@@ -158,7 +179,7 @@ def with_population(frame: pd.DataFrame, population: str) -> pd.DataFrame:
         if column not in frame.columns:
             raise KeyError(f"unknown population {population!r}")
         return frame
-    from calaim.codebook import load
+    from calaim.data.codebook import load
 
     cb = load()
     if population not in cb.populations:
@@ -193,7 +214,9 @@ def _base_mask(frame: pd.DataFrame, population) -> tuple[pd.DataFrame, pd.Series
 # --------------------------------------------------------------------------- helpers
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
-_FACTOR = re.compile(r"^C\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,\s*Treatment\(\s*(?:reference\s*=\s*)?['\"]?([^'\")]*)['\"]?\s*\))?.*\)\[T\.(.+)\]$")
+_FACTOR = re.compile(
+    r"^C\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,\s*Treatment\(\s*(?:reference\s*=\s*)?['\"]?([^'\")]*)['\"]?\s*\))?.*\)\[T\.(.+)\]$"
+)
 
 
 def formula_variables(formula: str, columns) -> list[str]:
@@ -236,10 +259,21 @@ def _empty(terms, *, model, outcome, n, n_dropped, problem, converged=False, est
     terms = list(terms) or [None]
     rows = [
         {
-            "model": model, "outcome": outcome, "term": t, "coef": np.nan, "std_err": np.nan,
-            "odds_ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-            "n": int(n), "n_dropped": int(n_dropped), "reference": REFERENCES.get(t, "") if t else "",
-            "converged": bool(converged), "problem": problem, "estimator": estimator,
+            "model": model,
+            "outcome": outcome,
+            "term": t,
+            "coef": np.nan,
+            "std_err": np.nan,
+            "odds_ratio": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+            "n": int(n),
+            "n_dropped": int(n_dropped),
+            "reference": REFERENCES.get(t, "") if t else "",
+            "converged": bool(converged),
+            "problem": problem,
+            "estimator": estimator,
         }
         for t in terms
     ]
@@ -363,8 +397,12 @@ class FitResult:
 
 
 STAT_LABELS = {
-    "n": "n used", "events": "outcome = 1", "n_dropped": "dropped (missing)",
-    "pseudo_r2": "McFadden pseudo-R²", "auc": "AUC", "converged": "converged",
+    "n": "n used",
+    "events": "outcome = 1",
+    "n_dropped": "dropped (missing)",
+    "pseudo_r2": "McFadden pseudo-R²",
+    "auc": "AUC",
+    "converged": "converged",
 }
 
 
@@ -372,9 +410,12 @@ def _stats(y, p_hat, loglik, *, n_dropped, converged) -> dict:
     y = np.asarray(y, dtype=float)
     ll0 = _null_loglik(y)
     return {
-        "n": int(len(y)), "events": int(np.sum(y)), "n_dropped": int(n_dropped),
+        "n": int(len(y)),
+        "events": int(np.sum(y)),
+        "n_dropped": int(n_dropped),
         "pseudo_r2": float(1 - loglik / ll0) if ll0 < 0 else float("nan"),
-        "auc": auc(y, p_hat), "converged": bool(converged),
+        "auc": auc(y, p_hat),
+        "converged": bool(converged),
     }
 
 
@@ -400,10 +441,18 @@ def _fit(
     complete = data.notna().all(axis=1)
     used = _model_frame(data.loc[complete])
     n_base, n = int(mask.sum()), int(complete.sum())
-    info = dict(model=model if model is not None else formula, outcome=outcome, n=n, n_dropped=n_base - n,
-                estimator=estimator)
+    info = dict(
+        model=model if model is not None else formula, outcome=outcome, n=n, n_dropped=n_base - n, estimator=estimator
+    )
     expected = list(terms or [])
-    no_stats = {"n": n, "events": np.nan, "n_dropped": n_base - n, "pseudo_r2": np.nan, "auc": np.nan, "converged": False}
+    no_stats = {
+        "n": n,
+        "events": np.nan,
+        "n_dropped": n_base - n,
+        "pseudo_r2": np.nan,
+        "auc": np.nan,
+        "converged": False,
+    }
 
     def failed(problem, converged=False) -> FitResult:
         return FitResult(_empty(expected, problem=problem, converged=converged, **info), no_stats)
@@ -450,7 +499,10 @@ def _fit(
         fit_kw = {"cov_type": ROBUST_COV} if estimator == "robust" else {}
         # Fit and read every lazily computed result inside one warning trap, so that overflow and
         # convergence warnings become problems here instead of noise in a notebook.
-        with warnings.catch_warnings(record=True) as caught, np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            np.errstate(over="ignore", divide="ignore", invalid="ignore"),
+        ):
             warnings.simplefilter("always")
             try:
                 res = mod.fit(method="newton", maxiter=MAXITER, disp=False, **fit_kw)
@@ -493,12 +545,25 @@ def _fit(
             continue
         term, reference = _friendly(name)
         b, se = float(params[name]), float(bse[name])
-        rows.append({
-            "model": info["model"], "outcome": outcome, "term": term, "coef": b, "std_err": se,
-            "odds_ratio": float(np.exp(b)), "ci_low": float(np.exp(ci.loc[name, 0])), "ci_high": float(np.exp(ci.loc[name, 1])),
-            "p_value": float(pvalues[name]), "n": n_used, "n_dropped": info["n_dropped"],
-            "reference": reference, "converged": converged, "problem": None, "estimator": estimator,
-        })
+        rows.append(
+            {
+                "model": info["model"],
+                "outcome": outcome,
+                "term": term,
+                "coef": b,
+                "std_err": se,
+                "odds_ratio": float(np.exp(b)),
+                "ci_low": float(np.exp(ci.loc[name, 0])),
+                "ci_high": float(np.exp(ci.loc[name, 1])),
+                "p_value": float(pvalues[name]),
+                "n": n_used,
+                "n_dropped": info["n_dropped"],
+                "reference": reference,
+                "converged": converged,
+                "problem": None,
+                "estimator": estimator,
+            }
+        )
     table = pd.DataFrame(rows, columns=COLUMNS)
     table = _order(table, (["intercept"] if intercept else []) + expected)
     return FitResult(table, fit_stats, result, used)
@@ -546,16 +611,26 @@ def fit_details(frame: pd.DataFrame, model_id: str, *, estimator: str = "ml", in
     missing = [c for c in (spec.outcome, *spec.predictors) if c not in frame.columns]
     if missing:
         n_base = int(frame[f"pop_{spec.population}"].sum())
-        table = _empty(spec.terms, model=model_id, outcome=spec.outcome, n=0, n_dropped=n_base,
-                       problem=f"not in this data set: {', '.join(missing)}", estimator=estimator)
-        return FitResult(table, {"n": 0, "events": np.nan, "n_dropped": n_base, "pseudo_r2": np.nan,
-                                 "auc": np.nan, "converged": False})
-    return _fit(frame, spec.formula, spec.population, model=model_id, intercept=intercept, terms=spec.terms,
-                estimator=estimator)
+        table = _empty(
+            spec.terms,
+            model=model_id,
+            outcome=spec.outcome,
+            n=0,
+            n_dropped=n_base,
+            problem=f"not in this data set: {', '.join(missing)}",
+            estimator=estimator,
+        )
+        return FitResult(
+            table,
+            {"n": 0, "events": np.nan, "n_dropped": n_base, "pseudo_r2": np.nan, "auc": np.nan, "converged": False},
+        )
+    return _fit(
+        frame, spec.formula, spec.population, model=model_id, intercept=intercept, terms=spec.terms, estimator=estimator
+    )
 
 
 def fit(frame: pd.DataFrame, model_id: str, *, intercept: bool = False, estimator: str = "ml") -> pd.DataFrame:
-    """Fit one of :data:`MODELS` on a frame from :func:`calaim.recode.derive` (a raw frame is
+    """Fit one of :data:`MODELS` on a frame from :func:`calaim.data.recode.derive` (a raw frame is
     derived first) and return its tidy odds-ratio table (see :func:`fit_formula`)."""
     return fit_details(frame, model_id, estimator=estimator, intercept=intercept).table
 
@@ -583,7 +658,8 @@ def compare_estimators(frame: pd.DataFrame, model_id: str, estimators=tuple(ESTI
     for est in estimators:
         t = fit(frame, model_id, estimator=est).set_index("term")
         parts[est] = t[["odds_ratio", "ci_low", "ci_high", "p_value"]].rename(
-            columns={"odds_ratio": "OR", "ci_low": "low", "ci_high": "high", "p_value": "p"})
+            columns={"odds_ratio": "OR", "ci_low": "low", "ci_high": "high", "p_value": "p"}
+        )
     return pd.concat(parts, axis=1)
 
 
@@ -605,13 +681,15 @@ def marginal_effects(fitted: FitResult) -> pd.DataFrame:
     hi_col = next(c for c in frame.columns if "Hi" in c)
     order = {t: i for i, t in enumerate(fitted.table["term"])}
     frame = frame.loc[sorted(frame.index, key=lambda n: order.get(_friendly(n)[0], len(order)))]
-    out = pd.DataFrame({
-        "term": [_friendly(n)[0] for n in frame.index],
-        "ame_pp": 100 * frame["dy/dx"].to_numpy(),
-        "ci_low_pp": 100 * frame[lo_col].to_numpy(),
-        "ci_high_pp": 100 * frame[hi_col].to_numpy(),
-        "p_value": frame["Pr(>|z|)"].to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "term": [_friendly(n)[0] for n in frame.index],
+            "ame_pp": 100 * frame["dy/dx"].to_numpy(),
+            "ci_low_pp": 100 * frame[lo_col].to_numpy(),
+            "ci_high_pp": 100 * frame[hi_col].to_numpy(),
+            "p_value": frame["Pr(>|z|)"].to_numpy(),
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -689,16 +767,29 @@ def mediation(
         warnings.simplefilter("ignore")
         start_o = outcome_model.fit().params.to_numpy()
         start_m = mediator_model.fit().params.to_numpy()
-        med = Mediation(outcome_model, mediator_model, exposure, mediator,
-                        outcome_fit_kwargs={"start_params": start_o}, mediator_fit_kwargs={"start_params": start_m}).fit(
-            method=method, n_rep=n_rep, rng=np.random.default_rng(seed))
+        med = Mediation(
+            outcome_model,
+            mediator_model,
+            exposure,
+            mediator,
+            outcome_fit_kwargs={"start_params": start_o},
+            mediator_fit_kwargs={"start_params": start_m},
+        ).fit(method=method, n_rep=n_rep, rng=np.random.default_rng(seed))
         summary = med.summary(alpha=0.05)
     rows = []
     for key, label in _EFFECT_NAMES.items():
         r = summary.loc[key]
-        rows.append({
-            "exposure": exposure, "effect": label, "estimate_pp": 100 * r["Estimate"],
-            "ci_low_pp": 100 * r["Lower CI bound"], "ci_high_pp": 100 * r["Upper CI bound"],
-            "p_value": r["P-value"], "n": len(data), "n_rep": n_rep, "method": method,
-        })
+        rows.append(
+            {
+                "exposure": exposure,
+                "effect": label,
+                "estimate_pp": 100 * r["Estimate"],
+                "ci_low_pp": 100 * r["Lower CI bound"],
+                "ci_high_pp": 100 * r["Upper CI bound"],
+                "p_value": r["P-value"],
+                "n": len(data),
+                "n_rep": n_rep,
+                "method": method,
+            }
+        )
     return pd.DataFrame(rows, columns=MEDIATION_COLUMNS)
