@@ -100,7 +100,8 @@ def chapter_notebook(*code: str) -> nbformat.NotebookNode:
     params = nbformat.v4.new_code_cell('data_path = ""\nwave = "none"\nmin_base = 1')
     params.metadata["tags"] = ["parameters"]
     setup = nbformat.v4.new_code_cell(
-        "from calaim import chapter, tables\n"
+        "from calaim.book import chapter\n"
+        "from calaim.stats import tables\n"
         "ctx = chapter.setup(data_path, wave, min_base)\n"
         "print(f'public={ctx.public} min_count={tables.policy().min_count}')"
     )

@@ -93,8 +93,8 @@ def likert(
     wide = wide.reindex(order)
     ax = _ax(ax, height=0.55 * len(order) + 1.4, width=9)
     colours = diverging_palette(len(negative), len(positive), neutral=False)
-    pos_col = dict(zip(positive, colours[: len(positive)], strict=True))
-    neg_col = dict(zip(negative, colours[len(positive) :], strict=True))
+    pos_col = dict(zip(positive, colours[: len(positive)], strict=False))
+    neg_col = dict(zip(negative, colours[len(positive) :], strict=False))
     y = np.arange(len(order))
     half_neutral = wide[list(neutral)].sum(axis=1).fillna(0) / 2 if neutral else pd.Series(0, index=wide.index)
     # positive: stack outward from the neutral half, the strongest answer at the far end
@@ -129,7 +129,7 @@ def likert(
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):.0f}%" if v <= 100 else ""))
     ax.set_xlabel("Share of respondents (%)")
     # legend in the order the bars read, left to right: strongest negative ... strongest positive, then 'unsure'
-    handles = dict(zip(*ax.get_legend_handles_labels()[::-1], strict=True))
+    handles = dict(zip(*ax.get_legend_handles_labels()[::-1], strict=False))
     reading = [*reversed(list(negative)), *neutral, *reversed(list(positive)), *other]
     shown = [r for r in reading if r in handles]
     one_row = sum(len(r) + 6 for r in shown) <= 110  # a single row when the labels fit the width
@@ -199,7 +199,7 @@ def bars(
     ax = _ax(ax, height=0.32 * n_rows + 1.5)
     pal = palette
     if hue and pal is None:
-        pal = dict(zip(table[hue].unique(), OKABE_ITO, strict=True))
+        pal = dict(zip(table[hue].unique(), OKABE_ITO, strict=False))
     sns.barplot(
         data=table,
         x=x,
@@ -212,7 +212,7 @@ def bars(
         orient="h",
     )
     if ci and all(c in table for c in ci):
-        for bar_container, (_, sub) in zip(ax.containers, table.groupby(hue, sort=False) if hue else [(None, table)], strict=True):
+        for bar_container, (_, sub) in zip(ax.containers, table.groupby(hue, sort=False) if hue else [(None, table)], strict=False):
             for patch, (_, r) in zip(bar_container.patches, sub.iterrows(), strict=True):
                 yc = patch.get_y() + patch.get_height() / 2
                 if pd.notna(r[ci[0]]):
