@@ -84,7 +84,8 @@ check-html: $(STAMP)  ## check the built book in headless Chromium: images, link
 	fi
 	$(PY) -m calaim.book.check_html $(CHECK_OUT)/html --screenshots $(CHECK_OUT)/screenshots
 
-test: $(STAMP)  ## run the unit tests, then nbval on the committed notebooks
+test: $(STAMP)  ## lint (ruff), the unit tests, then nbval on the committed notebooks
+	$(PY) -m ruff check .
 	$(PY) -m pytest -p no:cacheprovider tests
 ifneq ($(NOTEBOOKS),)
 	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env $(NOTEBOOKS)

@@ -301,9 +301,9 @@ def execute_notebooks(
     ``params`` (``data_path``, ``wave``, ``min_base``) are injected after each notebook's
     ``parameters`` cell. Progress is shown per notebook (a line as each finishes) and overall (a
     tqdm bar). ``env`` adds environment variables for the kernels (the worker processes' own
-    environment, which papermill's kernels inherit). Works with zero notebooks. If any notebook fails, the others still finish, then
-    BuildError names every failing chapter with its cell and error; the executed copies stay in
-    the staging tree for inspection.
+    environment, which papermill's kernels inherit). Works with zero notebooks. If any notebook
+    fails, the others still finish, then BuildError names every failing chapter with its cell and
+    error; the executed copies stay in the staging tree for inspection.
     """
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -499,7 +499,8 @@ def check_privacy(html: Path, ids: list[str]) -> None:
         ) + (f"\n  ... and {len(by_file) - 10} more files" if len(by_file) > 10 else "")
         raise BuildError(
             "privacy",
-            f"{len({h.id for h in hits}):,} respondent id(s) appear in {len({h.file for h in hits})} file(s) of the book: "
+            f"{len({h.id for h in hits}):,} respondent id(s) appear in {len({h.file for h in hits})} file(s) of "
+            "the book: "
             f"a chapter shows respondent-level rows. The book was not published; the pages are kept in "
             f"{_show(html)} for inspection.\n{shown}",
         )

@@ -78,7 +78,8 @@ class Context:
         ]
         if self.public:
             lines.append(
-                f"Public release: counts of 1 to {tables.PUBLIC_MIN_COUNT - 1} respondents, and estimates from which such a "
+                f"Public release: counts of 1 to {tables.PUBLIC_MIN_COUNT - 1} respondents, and estimates from "
+                "which such a "
                 "count could be worked out, are suppressed too."
             )
         if self.synthetic:

@@ -212,7 +212,8 @@ def bars(
         orient="h",
     )
     if ci and all(c in table for c in ci):
-        for bar_container, (_, sub) in zip(ax.containers, table.groupby(hue, sort=False) if hue else [(None, table)], strict=False):
+        groups = table.groupby(hue, sort=False) if hue else [(None, table)]
+        for bar_container, (_, sub) in zip(ax.containers, groups, strict=False):
             for patch, (_, r) in zip(bar_container.patches, sub.iterrows(), strict=True):
                 yc = patch.get_y() + patch.get_height() / 2
                 if pd.notna(r[ci[0]]):

@@ -18,7 +18,8 @@ disagreement is a ``label_mismatch`` problem naming the column, the code and bot
 A column that holds label text instead of codes (an export made with value formats
 applied, or a CSV typed by hand) is mapped to codes by its labels, with one ``label_text``
 warning naming the columns; labels the codebook does not know are ``bad_code`` problems. A
-CSV file that starts with a UTF-8 byte-order mark is read as UTF-8, with a ``bom`` warning. Select-all columns also accept yes/no, checked/unchecked
+CSV file that starts with a UTF-8 byte-order mark is read as UTF-8, with a ``bom`` warning. Select-all columns also
+accept yes/no, checked/unchecked
 and the option's own label for 1.
 
 The input file is only ever opened for reading. :func:`load` is ``read`` followed by
@@ -119,7 +120,8 @@ def _read_csv(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
                     "delimiter",
                     name,
                     f"{name}: only one column was found, and its header {header[:60]!r}... contains {word}: the file "
-                    f"seems to be separated by {word}, not commas. Save it as comma-separated CSV (UTF-8) and try again.",
+                    f"seems to be separated by {word}, not commas. Save it as comma-separated CSV (UTF-8) and "
+                    "try again.",
                     column=header,
                     values=[sep],
                 )
@@ -154,7 +156,8 @@ def _malformed_csv(path: Path, name: str, exc: Exception, columns: list[str]) ->
     return _fail(
         "malformed_csv",
         name,
-        f"{name}: {fmt_rows([line - 1], 1)} has {saw} fields but the header has {expected} columns{shown}. A text answer "
+        f"{name}: {fmt_rows([line - 1], 1)} has {saw} fields but the header has {expected} columns{shown}. A "
+        "text answer "
         "holding an unquoted comma (or a stray delimiter) splits a row: quote such answers or remove the extra field.",
         column=last,
         rows=[line - 1],
@@ -232,7 +235,8 @@ def _read_parquet(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, di
         raise _fail(
             "corrupt_file",
             name,
-            f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt ({_exc_text(exc, path, name)}).",
+            f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt "
+            f"({_exc_text(exc, path, name)}).",
         ) from None
     if not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index(drop=not any(df.index.names))
@@ -250,7 +254,8 @@ def _read_stat(path: Path, cb: Codebook, name: str, fmt: str) -> tuple[pd.DataFr
         raise _fail(
             "corrupt_file",
             name,
-            f"{name}: the file cannot be read as {what} data; it may be truncated or corrupt ({_exc_text(exc, path, name)}).",
+            f"{name}: the file cannot be read as {what} data; it may be truncated or corrupt "
+            f"({_exc_text(exc, path, name)}).",
         ) from None
     return df, dict(meta.variable_value_labels or {})
 
@@ -319,8 +324,10 @@ def _coded(
             _problem(
                 "bad_code",
                 name,
-                f"{name}: column '{col.name}', {fmt_rows(rows, line_offset)}: {'label' if len(vals) == 1 else 'labels'} "
-                f"{fmt_values(vals[:5], len(vals))} {'matches' if len(vals) == 1 else 'match'} none of the codebook's labels ({known}).",
+                f"{name}: column '{col.name}', {fmt_rows(rows, line_offset)}: "
+                f"{'label' if len(vals) == 1 else 'labels'} "
+                f"{fmt_values(vals[:5], len(vals))} {'matches' if len(vals) == 1 else 'match'} none of the "
+                f"codebook's labels ({known}).",
                 column=col.name,
                 rows=rows,
                 values=vals[:5],
@@ -387,7 +394,8 @@ def _normalise(
                 _problem(
                     "duplicate_column",
                     name,
-                    f"{name}: columns {fmt_values(origs)} are the same column '{new}' once case and spaces are ignored; "
+                    f"{name}: columns {fmt_values(origs)} are the same column '{new}' once case and spaces are "
+                    "ignored; "
                     "only the first is used.",
                     column=new,
                     values=origs,
@@ -431,7 +439,8 @@ def _label_text_warning(name: str, noted: list[tuple[str, list[int], list]], lin
     """One warning for every column whose label text was mapped to codes (tolerated, but said)."""
     shown = noted[:MAX_VALUES_SHOWN]
     parts = [
-        f"'{c}' ({len(rows)} {'cell' if len(rows) == 1 else 'cells'}, first at {fmt_rows(rows[:1], line_offset)}: {fmt_value(texts[0])})"
+        f"'{c}' ({len(rows)} {'cell' if len(rows) == 1 else 'cells'}, first at "
+        f"{fmt_rows(rows[:1], line_offset)}: {fmt_value(texts[0])})"
         for c, rows, texts in shown
     ]
     more = f" and {len(noted) - len(shown)} more" if len(noted) > len(shown) else ""
@@ -440,7 +449,8 @@ def _label_text_warning(name: str, noted: list[tuple[str, list[int], list]], lin
         "label_text",
         name,
         f"{name}: {'column' if len(noted) == 1 else 'columns'} {'; '.join(parts)}{more} "
-        f"{'holds' if len(noted) == 1 else 'hold'} label text instead of numeric codes; it was mapped to the codebook's "
+        f"{'holds' if len(noted) == 1 else 'hold'} label text instead of numeric codes; it was mapped to the "
+        "codebook's "
         "codes by label, ignoring case and spacing.",
         column=column,
         rows=rows,
@@ -456,7 +466,8 @@ def _format_of(path: Path) -> str:
         raise _fail(
             "unsupported_format",
             path.name,
-            f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; use one of {fmt_list(sorted(set(FORMATS)))}.",
+            f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; use one of "
+            f"{fmt_list(sorted(set(FORMATS)))}.",
         )
     return fmt
 
@@ -592,16 +603,19 @@ def write(df: pd.DataFrame, path, cb: Codebook | None = None) -> Path:
                 msgs = []
                 if too_long:
                     msgs.append(
-                        f"{fmt_values(too_long)} {'is' if len(too_long) == 1 else 'are'} longer than Stata's {STATA_NAME_MAX}-character limit"
+                        f"{fmt_values(too_long)} {'is' if len(too_long) == 1 else 'are'} longer than Stata's "
+                        f"{STATA_NAME_MAX}-character limit"
                     )
                 if bad:
                     msgs.append(
-                        f"{fmt_values(bad)} {'is not a valid Stata name' if len(bad) == 1 else 'are not valid Stata names'}"
+                        f"{fmt_values(bad)} "
+                        f"{'is not a valid Stata name' if len(bad) == 1 else 'are not valid Stata names'}"
                     )
                 raise _fail(
                     "bad_name",
                     path.name,
-                    f"{path.name}: cannot write Stata file: column names {'; '.join(msgs)}. Rename them or write .sav / .parquet.",
+                    f"{path.name}: cannot write Stata file: column names {'; '.join(msgs)}. Rename them or "
+                    "write .sav / .parquet.",
                 )
         column_labels, value_labels, measure = _labels_for(out, cb, fmt)
         labels_list = [column_labels.get(c) for c in names]

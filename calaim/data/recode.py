@@ -84,7 +84,8 @@ PAPER_OUTCOMES = {
 DERIVED: dict[str, str] = {
     **SECTORS,
     "bh_org": "Works at a county, outpatient or residential BH organisation",
-    "hc_org": "Works at a health care organisation (clinic, hospital, medical group, SNF, assisted living, corrections)",
+    "hc_org": "Works at a health care organisation (clinic, hospital, medical group, SNF, assisted living, "
+    "corrections)",
     "leader": "Senior leader or manager",
     "role4": "Role: senior leader / manager / frontline / other",
     "fam_very": "Very familiar with CalAIM",

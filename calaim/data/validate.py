@@ -342,12 +342,16 @@ def validate(
             rep.add(
                 "missing_id",
                 idc,
-                f"{source}: column '{idc}', {fmt_rows(rows, line_offset)}: the id is empty (value: empty); every respondent needs one.",
+                f"{source}: column '{idc}', {fmt_rows(rows, line_offset)}: the id is empty (value: empty); "
+                "every respondent needs one.",
                 rows=rows,
                 values=[None],
             )
         key = pd.Series(
-            [None if b else (v.strip() if isinstance(v, str) else fmt_value(v)) for v, b in zip(txt, blank, strict=True)],
+            [
+                None if b else (v.strip() if isinstance(v, str) else fmt_value(v))
+                for v, b in zip(txt, blank, strict=True)
+            ],
             index=df.index,
             dtype=object,
         )
@@ -370,7 +374,8 @@ def validate(
             rep.add(
                 "missing_required",
                 name,
-                f"{source}: the required column '{name}' ({cb.columns[name].label}) is absent{_hint(name, names, _RENAME)}.",
+                f"{source}: the required column '{name}' ({cb.columns[name].label}) is "
+                f"absent{_hint(name, names, _RENAME)}.",
                 values=[name],
             )
 
@@ -451,7 +456,8 @@ def validate(
             rep.add(
                 "all_missing",
                 name,
-                f"{source}: column '{name}' is present but has no answer in {f'any of its {n} rows' if n > 1 else 'its only row'}; "
+                f"{source}: column '{name}' is present but has no answer in "
+                f"{f'any of its {n} rows' if n > 1 else 'its only row'}; "
                 "it is treated as not asked in this data set.",
                 severity=WARNING,
             )
@@ -534,7 +540,8 @@ def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
                 name,
                 out,
                 values,
-                f"given by {'a respondent' if out.sum() == 1 else 'respondents'} outside the population the item is asked of, "
+                f"given by {'a respondent' if out.sum() == 1 else 'respondents'} outside the population the "
+                "item is asked of, "
                 f"'{pop}' ({label[0].lower() + label[1:]}); such answers should be empty",
             )
 

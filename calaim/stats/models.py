@@ -339,7 +339,8 @@ def firth_logit(y, X, *, maxiter: int = 100, tol: float = 1e-8, max_step: float 
     beta = np.zeros(X.shape[1])
     converged, it = False, 0
     _, p, w, info, pen = pieces(beta)
-    for it in range(1, maxiter + 1):
+    for iteration in range(1, maxiter + 1):
+        it = iteration
         cov = np.linalg.inv(info)
         h = w * np.einsum("ij,jk,ik->i", X, cov, X)
         score = X.T @ (y - p + h * (0.5 - p))

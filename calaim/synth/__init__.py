@@ -2502,7 +2502,8 @@ def _fidelity_lines(df: pd.DataFrame, reg: pd.DataFrame) -> list[str]:
     out = [
         "## Fidelity to the published numbers",
         "",
-        f"`calaim.stats.findings.evaluate` on this file: {fid['matched']} of {fid['evaluated']} evaluable registry rows",
+        f"`calaim.stats.findings.evaluate` on this file: {fid['matched']} of {fid['evaluated']} evaluable "
+        "registry rows",
         f"match ({100 * fid['share_matched']:.1f}%; {fid['context']} context rows are not evaluated,",
         f"{fid['not_in_data']} rows cannot be computed). The misses, with the registry's own note on each:",
         "",
@@ -2540,4 +2541,3 @@ def main(argv=None) -> int:
     notes = write_notes(args.notes or Path(args.out).with_name("NOTES.md"), args.n, args.seed)
     print(f"wrote {out} and {notes}")
     return 0
-
