@@ -103,8 +103,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         kwargs["source"] = args.source
     if args.registry:
         kwargs["registry"] = args.registry
+    out = Path(args.out or build.default_out(args.data))
     try:
-        out = args.out or build.default_out(args.data)
         result = build.build(
             data=args.data,
             wave=args.wave,
@@ -114,12 +114,25 @@ def _cmd_build(args: argparse.Namespace) -> int:
             public=args.public,
             **kwargs,
         )
+    except build.BuildInterrupted as exc:
+        print(
+            f"\nbuild {exc.message}: workers stopped, staging folder removed; {_previous(build, out)}", file=sys.stderr
+        )
+        return 128 + exc.signum
     except build.BuildError as exc:
         print(f"\nbuild failed at step '{exc.step}':\n{exc.message}", file=sys.stderr)
-        print("the previous book (if any) was left in place", file=sys.stderr)
+        print(_previous(build, out), file=sys.stderr)
         return 1
     print(f"book built: open {build._show(result.html / 'index.html')}")
     return 0
+
+
+def _previous(build, out: Path) -> str:
+    """What is at ``<out>/html`` after a failed build, said only as it is."""
+    where = build._show(Path(out).absolute() / "html")
+    if build.has_book(out):
+        return f"the previous book in {where} was left in place"
+    return f"no book was published (there is none in {where})"
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

@@ -185,6 +185,78 @@ def renamed(columns: dict):
     return lambda df, cb: df.rename(columns=columns)
 
 
+# ---------------------------------------------------------------------------- structure (issue 14)
+def extra_field_first_row(df, cb) -> bytes:
+    lines = _codes_text(df).split("\n")
+    lines[1] += ",7"  # the first data row: pandas would take the extra field as an index
+    return "\n".join(lines).encode("utf-8")
+
+
+def short_last_row(df, cb) -> bytes:
+    text = _codes_text(df).rstrip("\n")
+    head, last = text.rsplit("\n", 1)
+    return (head + "\n" + ",".join(last.split(",")[:5]) + "\n").encode("utf-8")  # the file cut off
+
+
+def trailing_commas(df, cb) -> bytes:
+    header, *rows = _codes_text(df).rstrip("\n").split("\n")
+    return ("\n".join([header, *(r + "," for r in rows)]) + "\n").encode("utf-8")
+
+
+def identical_headers(df, cb) -> bytes:
+    text = _codes_text(df.assign(extra=df["role"]))
+    return text.replace(",extra\n", ",role\n", 1).encode("utf-8")
+
+
+def excel_empty_columns(df, cb) -> bytes:
+    header, *rows = _codes_text(df).rstrip("\n").split("\n")
+    return ("\n".join([header + ",,", *(r + ",," for r in rows)]) + "\n").encode("utf-8")
+
+
+def empty_header_with_values(df, cb) -> bytes:
+    text = _codes_text(df.assign(zz=5))
+    return text.replace(",zz\n", ",\n", 1).encode("utf-8")
+
+
+def newline_in_quotes(df, cb) -> bytes:
+    df = df.assign(note="plain")
+    df.loc[1, "note"] = "two\nlines"  # a quoted field with a newline in data row 2
+    df.loc[3, "satisfaction"] = 11
+    return _codes_text(df).encode("utf-8")
+
+
+def parquet_named_csv(folder: Path, frame: pd.DataFrame, cb) -> Path:
+    path = folder / "really_parquet.csv"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def parquet_with_index(name: str, index):
+    def make(folder: Path, frame: pd.DataFrame, cb) -> Path:
+        path = folder / name
+        index(frame.copy()).to_parquet(path)  # the index stored as pandas writes it
+        return path
+
+    return make
+
+
+def parquet_duplicate_columns(folder: Path, frame: pd.DataFrame, cb) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / "dup_columns.parquet"
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table.append_column("role", table.column("role")), path)
+    return path
+
+
+def one_and_one_point_zero(df, cb):
+    df = df.astype({"resp_id": object})
+    df["resp_id"] = [str(1 + i) for i in range(len(df))]
+    df.loc[5, "resp_id"] = "1.0"  # the same respondent as row 1
+    return df
+
+
 # ---------------------------------------------------------------------------- the table
 CASES: dict[str, Case] = {
     # --- the file as a whole
@@ -356,6 +428,53 @@ CASES: dict[str, Case] = {
     ),
     "sav_not_spss": Case(
         bytes_of("junk.sav", lambda df, cb: b"this is not an SPSS file" * 20), "error", "corrupt_file", ("SPSS",)
+    ),
+    # --- CSV structure (issue 14)
+    "extra_field_first_row": Case(
+        bytes_of("extra_first.csv", extra_field_first_row),
+        "error",
+        "malformed_csv",
+        ("row 1", "file line 2", "value '7'", "beyond the last column"),
+    ),
+    "short_last_row": Case(
+        bytes_of("cut_off.csv", short_last_row), "error", "short_row", ("row 20", "file line 21", "5 fields", "cut off")
+    ),
+    "trailing_commas": Case(bytes_of("trailing.csv", trailing_commas), "warning", "trailing_comma", ("empty field",)),
+    "identical_header_names": Case(
+        bytes_of("same_name.csv", identical_headers), "error", "duplicate_column", ("'role'", "2 times")
+    ),
+    "excel_trailing_empty_columns": Case(
+        bytes_of("excel.csv", excel_empty_columns), "warning", "empty_column", ("no header name", "column 139")
+    ),
+    "empty_header_cell_with_values": Case(
+        bytes_of("no_name.csv", empty_header_with_values),
+        "error",
+        "empty_header",
+        ("column 139", "no name", "rows 1", "(5)"),
+    ),
+    "newline_in_quoted_field": Case(
+        bytes_of("newline.csv", newline_in_quotes),
+        "error",
+        "out_of_range",
+        ("'satisfaction'", "row 4", "file line 6", "value 11"),
+    ),
+    "binary_garbage": Case(
+        bytes_of("garbage.csv", lambda df, cb: bytes(range(256)) * 8), "error", "not_csv", ("binary", "NUL byte")
+    ),
+    "parquet_named_csv": Case(parquet_named_csv, "error", "not_csv", ("Parquet", ".parquet")),
+    # --- Parquet indexes and names (issue 14)
+    "parquet_row_slice": Case(
+        parquet_with_index("slice.parquet", lambda df: df.set_axis(pd.RangeIndex(100, 100 + len(df)))), "ok"
+    ),
+    "parquet_id_as_index": Case(parquet_with_index("id_index.parquet", lambda df: df.set_index("resp_id")), "ok"),
+    "parquet_duplicate_columns": Case(
+        parquet_duplicate_columns, "error", "duplicate_column", ("'role'", "more than once")
+    ),
+    "ids_1_and_1.0": Case(
+        csv_of("one_point_zero.csv", one_and_one_point_zero),
+        "error",
+        "duplicate_id",
+        ("'resp_id'", "rows 1 and 6", "file lines 2 and 7", "value 1"),
     ),
 }
 

@@ -185,3 +185,53 @@ def test_the_real_book_shows_no_respondent_id(tmp_path):
     assert {f"chapters/{p.stem}.html" for p in (ROOT / "chapters").glob("*.ipynb")} <= set(pages)
     assert data.read_bytes() == before
     shutil.rmtree(out)
+
+
+# ---------------------------------------------------------------------------- records, short ids
+def short_id_frame(cb, n: int = 60) -> pd.DataFrame:
+    return make_valid_frame(n, cb).assign(resp_id=range(1, n + 1))
+
+
+def test_record_scan_finds_rows_with_short_ids_and_without_ids(tmp_path, cb):
+    df = short_id_frame(cb)
+    assert privacy.searchable(df["resp_id"]) == []  # the id scan cannot see ids 1..60
+    cols = ["resp_id", "org_type", "role", "satisfaction"]
+    (tmp_path / "with_id.html").write_text(df[cols].head(3).to_html(), encoding="utf-8")
+    (tmp_path / "no_id.html").write_text(df[cols[1:]].iloc[10:14].to_html(index=False), encoding="utf-8")
+    labelled = df[cols[1:]].head(3).assign(org_type=[cb.labels("org_type")[int(v)] for v in df["org_type"][:3]])
+    (tmp_path / "labels.csv").write_text(labelled.to_csv(index=False), encoding="utf-8")
+    aggregated = df.groupby("org_type")["satisfaction"].agg(["mean", "count"]).reset_index()
+    (tmp_path / "aggregate.html").write_text(aggregated.to_html(), encoding="utf-8")
+    two_rows = df[cols[1:]].head(2).to_html()
+    (tmp_path / "two_rows.html").write_text(two_rows, encoding="utf-8")
+
+    hits = {h.file: h for h in privacy.scan_records(tmp_path, df, "resp_id", cb)}
+
+    assert set(hits) == {"with_id.html", "no_id.html", "labels.csv"}
+    assert hits["with_id.html"].reason == "the id column" and hits["with_id.html"].rows == 3
+    assert hits["no_id.html"].rows == 4 and hits["no_id.html"].columns == ("org_type", "role", "satisfaction")
+    assert hits["labels.csv"].rows == 3  # label text is mapped back to codes
+
+
+def test_record_scan_ignores_rows_that_are_no_respondent(tmp_path, cb):
+    df = short_id_frame(cb)
+    fake = df[["org_type", "role", "satisfaction"]].head(3).assign(satisfaction=[11, 12, 13])
+    (tmp_path / "fake.html").write_text(fake.to_html(), encoding="utf-8")
+    assert privacy.scan_records(tmp_path, df, "resp_id", cb) == []
+
+
+@pytest.mark.book
+def test_a_page_with_short_id_rows_fails_the_build_at_privacy(tmp_path, cb, capsys):
+    data = tmp_path / "short_ids.csv"
+    io.write(short_id_frame(cb), data, cb)
+    src = mini_book(tmp_path, chapter_notebook("ctx.df[['resp_id', 'org_type', 'role', 'satisfaction']].head(3)"))
+    out = tmp_path / "out"
+
+    status = cli.main(["build", "--data", str(data), "--out", str(out), "--source", str(src), "--min-base", "1"])
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "build failed at step 'privacy'" in err
+    assert "chapters/check.html, table 1: 3 respondent-level rows (the id column" in err
+    assert "no book was published" in err
+    assert not (out / "html").exists()

@@ -25,6 +25,7 @@ functions elsewhere in the package.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -253,8 +254,13 @@ def toc_notebooks(root: Path) -> list[Path]:
 
 
 def _set_env(env: Mapping[str, str]) -> None:
-    """Worker initializer: environment variables for the kernels the worker starts."""
+    """Worker initializer: environment variables for the kernels the worker starts; the worker
+    dies with the build (even after kill -9) and leaves SIGINT to the build, which stops it."""
+    import signal
+
     os.environ.update(env)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
 
 
 def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
@@ -316,18 +322,25 @@ def execute_notebooks(
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(notebooks)))
     failures: list[str] = []
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_set_env, initargs=(dict(env or {}),))
-    with pool, tqdm(total=len(notebooks), desc="chapters", unit="nb", file=sys.stderr) as bar:
-        futures = {pool.submit(_execute_one, nb, params): nb for nb in notebooks}
-        for fut in as_completed(futures):
-            nb = futures[fut]
-            exc = fut.exception()
-            failure = describe_failure(nb, exc) if exc is not None else fut.result()
-            if failure is None:
-                bar.write(f"        ok      {nb.name}", file=sys.stderr)
-            else:
-                failures.append(failure)
-                bar.write(f"        FAILED  {failure}", file=sys.stderr)
-            bar.update(1)
+    try:
+        with tqdm(total=len(notebooks), desc="chapters", unit="nb", file=sys.stderr) as bar:
+            futures = {pool.submit(_execute_one, nb, params): nb for nb in notebooks}
+            for fut in as_completed(futures):
+                nb = futures[fut]
+                exc = fut.exception()
+                failure = describe_failure(nb, exc) if exc is not None else fut.result()
+                if failure is None:
+                    bar.write(f"        ok      {nb.name}", file=sys.stderr)
+                else:
+                    failures.append(failure)
+                    bar.write(f"        FAILED  {failure}", file=sys.stderr)
+                bar.update(1)
+    except BaseException:
+        # interrupted: do not wait for queued notebooks; kill the workers and their kernels now
+        pool.shutdown(wait=False, cancel_futures=True)
+        kill_children()
+        raise
+    pool.shutdown(wait=True)
     if failures:
         raise BuildError("notebooks", "\n".join(sorted(failures)))
     return notebooks
@@ -381,23 +394,239 @@ def run_jupyter_book(stage: Path, log: Log = _stderr) -> Path:
 
 
 def publish(html: Path, out: Path) -> Path:
-    """Swap ``html`` in as ``<out>/html``: rename the old one away, rename the new in, delete the old."""
+    """Make ``html`` the book at ``<out>/html`` in one atomic step.
+
+    ``<out>/html`` is a symlink to a versioned folder ``<out>/.html-<n>``. The new pages are
+    moved to the next version, a new symlink is made beside the old one and renamed over it
+    (``os.replace``, one ``rename(2)``): a crash at any instant leaves ``<out>/html`` pointing at
+    the complete old book or the complete new one. A legacy real folder at ``<out>/html`` is
+    swapped with the new symlink by ``renameat2(RENAME_EXCHANGE)`` where the system has it
+    (Linux), else by two renames. Older versions are deleted afterwards."""
     out.mkdir(parents=True, exist_ok=True)
     final = out / "html"
-    old = out / ".html-old"
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        final.rename(old)
+    version = out / f"{VERSION_PREFIX}{_next_version(out)}"
     try:
-        html.rename(final)
+        html.rename(version)
+        link = out / f".html-link-{os.getpid()}"
+        link.unlink(missing_ok=True)
+        os.symlink(version.name, link)  # relative: the folder can be moved or mounted elsewhere
+        if final.is_dir() and not final.is_symlink():
+            old = link
+            if not _exchange(link, final):  # legacy folder: keep the old book until the swap
+                old = out / f".html-old-{os.getpid()}"
+                final.rename(old)
+                os.replace(link, final)
+            shutil.rmtree(old, ignore_errors=True)  # the legacy folder, now under the other name
+        else:
+            os.replace(link, final)
     except OSError as exc:
-        if old.exists() and not final.exists():
-            old.rename(final)
-        raise BuildError("publish", f"could not move the new book into place: {exc}") from exc
-    if old.exists():
-        shutil.rmtree(old)
+        raise BuildError("publish", f"could not move the new book into place: {exc.strerror or exc}") from exc
+    remove_old_versions(out)
     return final
+
+
+VERSION_PREFIX = ".html-"
+
+
+def _next_version(out: Path) -> int:
+    numbers = [
+        int(p.name[len(VERSION_PREFIX) :])
+        for p in out.glob(VERSION_PREFIX + "*")
+        if p.name[len(VERSION_PREFIX) :].isdigit()
+    ]
+    return max(numbers, default=0) + 1
+
+
+def current_version(out: Path) -> Path | None:
+    """The versioned folder ``<out>/html`` points at (None for no book or a legacy folder)."""
+    final = out / "html"
+    if final.is_symlink():
+        return (out / os.readlink(final)).resolve()
+    return None
+
+
+def remove_old_versions(out: Path) -> None:
+    """Delete every ``.html-*`` folder or link of ``out`` except the one ``<out>/html`` points at."""
+    keep = current_version(out)
+    for p in out.glob(VERSION_PREFIX + "*"):
+        if keep is not None and p.resolve() == keep:
+            continue
+        if p.is_symlink() or p.is_file():
+            p.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two names with Linux's renameat2(RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    ok = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+    return ok
+
+
+def has_book(out: Path) -> bool:
+    """Whether ``<out>/html`` holds a book (an ``index.html``)."""
+    return (Path(out) / "html" / "index.html").is_file()
+
+
+# ---------------------------------------------------------------------------- reliability
+# One build per output folder (a lock), an output folder that can be written, a data file
+# that is a regular file, and a build that stops cleanly on SIGINT / SIGTERM: its pool
+# workers, their kernels and jupyter-book die with it and the staging folder is removed.
+LOCK_NAME = ".build.lock"
+
+
+class BuildInterrupted(BuildError):
+    """The build received SIGINT or SIGTERM."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = signum
+        name = signal.Signals(signum).name
+        super().__init__("interrupted", f"stopped by {name}")
+
+
+def check_out(out: Path) -> None:
+    """Create ``out`` if needed; a BuildError (no traceback) when it is a file or not writable."""
+    shown = _show(out)
+    if out.exists() and not out.is_dir():
+        raise BuildError("output", f"{shown} is a file, not a folder: give --out a folder (new or existing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError("output", f"cannot create the output folder {shown}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise BuildError("output", f"the output folder {shown} is not writable: give --out a folder you can write to")
+
+
+class BuildLock:
+    """``<out>/.build.lock``: an exclusive ``flock`` holding the builder's pid.
+
+    The kernel releases a flock when its holder dies (even by kill -9), so a lock file whose
+    flock can be taken is stale: it is taken over (and said so). A second live build refuses
+    with the holder's pid. The file is removed on release; a taker checks that the file it
+    locked is still the one at the path (a release may have removed it in between)."""
+
+    def __init__(self, out: Path, log: Log = _stderr):
+        self.path = out / LOCK_NAME
+        self.log = log
+        self.fd: int | None = None
+
+    def __enter__(self) -> BuildLock:
+        import fcntl
+
+        for _ in range(10):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                raise BuildError(
+                    "lock",
+                    f"another build (pid {holder}) is writing into {_show(self.path.parent)}; wait for it to finish, "
+                    "or build into another folder with --out",
+                ) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # released and removed between our open and our flock: try again
+                os.close(fd)
+                continue
+            stale = os.read(fd, 64).decode("ascii", "replace").strip()
+            if stale and stale != str(os.getpid()):
+                self.log(f"        cleared a stale lock of build pid {stale}, which is no longer running")
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self.fd = fd
+            return self
+        raise BuildError("lock", f"could not take the lock {LOCK_NAME} in {_show(self.path.parent)}")
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+
+
+def kill_children() -> None:
+    """Kill every descendant of this process (pool workers, their kernels, jupyter-book).
+
+    Kernels run in their own session (jupyter_client starts them so), so a process-group kill
+    would miss them; walking the process tree does not."""
+    import psutil
+
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(children, timeout=3)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this (worker) process when the build dies, even by kill -9. Its
+    kernel then exits by itself (ipykernel polls its parent, ``JPY_PARENT_PID``)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """SIGINT and SIGTERM raise :class:`BuildInterrupted` in the main thread while the build runs
+    (workers ignore SIGINT, so a Ctrl-C reaches only the build, which then stops them)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise BuildInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def check_data_file(path: Path) -> None:
+    """A BuildError unless ``path`` is a regular file (:func:`calaim.data.io.check_regular`): a
+    named pipe, or a link to /dev/zero, would block or never end when copied."""
+    from calaim.data import io as calaim_io
+
+    try:
+        calaim_io.check_regular(path)
+    except Exception as exc:  # noqa: BLE001 - a DataError
+        raise BuildError("data", "\n".join(problem_lines(exc))) from None
+
+
+def _hide_paths(text: str, *paths: Path) -> str:
+    """``text`` with the given folders (staging, output) removed, so messages name files only."""
+    for p in paths:
+        for form in {str(p), str(p.resolve())}:
+            text = text.replace(form + os.sep, "").replace(form, ".")
+    return text
 
 
 # ---------------------------------------------------------------------------- driver
@@ -415,10 +644,40 @@ def build(
     """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays.
 
     ``public`` applies the public-release disclosure rules (no count below
-    :data:`calaim.stats.tables.PUBLIC_MIN_COUNT`) in every chapter."""
+    :data:`calaim.stats.tables.PUBLIC_MIN_COUNT`) in every chapter.
+
+    One build per output folder (:class:`BuildLock`). SIGINT / SIGTERM raise
+    :class:`BuildInterrupted` after the workers and kernels are killed and the staging folder
+    (with its data copy) is removed. After any other failure the staged pages stay for
+    inspection, but the data copy is removed."""
+    out = Path(out).absolute()
+    check_out(out)
+    stage = out / STAGE_NAME
+    with BuildLock(out, log), stop_on_signals():
+        try:
+            return _build_steps(data, wave, min_base, out, source, registry, log, jobs, public)
+        except BuildInterrupted:
+            kill_children()
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        except BaseException as exc:
+            kill_children()
+            shutil.rmtree(stage / STAGE_DATA_DIR, ignore_errors=True)  # no stray copy of the data
+            if isinstance(exc, BuildError) and exc.step == "data":
+                shutil.rmtree(stage, ignore_errors=True)
+                raise BuildError(exc.step, _hide_paths(exc.message, stage, out)) from exc
+            if isinstance(exc, OSError):
+                raise BuildError("io", f"{exc.strerror or exc} ({Path(exc.filename or '').name})") from exc
+            raise
+
+
+STAGE_NAME = ".staging-html"
+
+
+def _build_steps(data, wave, min_base, out: Path, source, registry, log: Log, jobs, public) -> BuildResult:
+    """The seven steps of :func:`build`, run under its lock."""
     source = Path(source).resolve()
-    out = Path(out).resolve()
-    stage = out / ".staging-html"
+    stage = out / STAGE_NAME
     steps = 7
 
     log(f"[1/{steps}] stage: copying the book sources into {_show(stage)}")
@@ -426,18 +685,16 @@ def build(
 
     log(f"[2/{steps}] data")
     notebooks = toc_notebooks(stage)
-    data_path = Path(data).expanduser().resolve() if data else default_data_path()
+    # the name as given (a symlink's own name, not its target's): validate and build agree
+    data_path = Path(data).expanduser().absolute() if data else default_data_path()
     if data and not data_path.exists():
-        raise BuildError("data", f"no such file: {data}")
+        raise BuildError("data", f"no such file: {Path(data).name}")
     nb_data, prepared = "", None
     if data_path is not None and data_path.exists():
         log(f"        using {data_path.name}" + ("" if data else " (default, synthetic)"))
+        check_data_file(data_path)
         nb_data = stage_data(data_path, stage)
-        try:
-            prepared = prepare_data(stage / STAGE_DATA_DIR / data_path.name)
-        except BuildError:
-            shutil.rmtree(stage, ignore_errors=True)  # nothing to inspect, and no stray copy of the data
-            raise
+        prepared = prepare_data(stage / STAGE_DATA_DIR / data_path.name)
     elif notebooks:
         raise BuildError("data", "no data file given and no default data set in data/synthetic/")
     else:
@@ -464,6 +721,7 @@ def build(
     ids = respondent_ids(prepared)
     log(f"[6/{steps}] privacy: searching the pages for {len(ids):,} respondent ids")
     check_privacy(html, ids)
+    check_records(html, prepared, stage)
 
     log(f"[7/{steps}] publish: {_show(out / 'html')}")
     final = publish(html, out)
@@ -503,6 +761,35 @@ def check_privacy(html: Path, ids: list[str]) -> None:
             "the book: "
             f"a chapter shows respondent-level rows. The book was not published; the pages are kept in "
             f"{_show(html)} for inspection.\n{shown}",
+        )
+
+
+def check_records(html: Path, prepared: Path | None, stage: Path | None = None) -> None:
+    """Raise BuildError when a table of the book (or of an executed notebook in ``stage``)
+    holds respondent-level rows, whatever the ids look like (:func:`calaim.book.privacy.scan_records`)."""
+    if prepared is None or not Path(prepared).is_file():
+        return
+    import pandas as pd
+
+    from calaim.book import privacy
+    from calaim.data import codebook
+
+    cb = codebook.load()
+    frame = pd.read_pickle(prepared)["frame"]
+    hits = privacy.scan_records(html, frame, cb.id_column, cb)
+    if stage is not None and (stage / "chapters").is_dir():
+        hits += [
+            privacy.RecordHit(f"chapters/{h.file}", h.table, h.columns, h.rows, h.reason)
+            for h in privacy.scan_records(stage / "chapters", frame, cb.id_column, cb)
+            if h.file.endswith(".ipynb")
+        ]
+    if hits:
+        shown = "\n".join(f"  {h}" for h in hits[:10])
+        more = f"\n  ... and {len(hits) - 10} more tables" if len(hits) > 10 else ""
+        raise BuildError(
+            "privacy",
+            f"{len(hits)} table(s) of the book show respondent-level rows (a respondent's answers, or the id "
+            f"column). The book was not published; the pages are kept in {_show(html)} for inspection.\n{shown}{more}",
         )
 
 

@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
 import unicodedata
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -103,14 +105,16 @@ def _fail(kind: str, file: str, message: str, **kw) -> DataError:
 
 # ---------------------------------------------------------------------- format readers
 def _read_csv(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
+    _sniff_binary(path, name)
     try:
         head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise _fail("empty_file", name, f"{name}: the file is empty (no header and no rows).") from None
     except UnicodeDecodeError:
         raise _encoding_error(path, name) from None
-    except pd.errors.ParserError as exc:
-        raise _fail("malformed_csv", name, f"{name}: the header cannot be parsed as CSV: {exc}") from None
+    except (pd.errors.ParserError, csv.Error) as exc:
+        detail = _exc_text(exc, path, name)
+        raise _fail("malformed_csv", name, f"{name}: the header cannot be parsed as CSV: {detail}") from None
     columns = [str(c) for c in head.columns]
     if len(columns) == 1:
         header = columns[0]
@@ -125,14 +129,233 @@ def _read_csv(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
                     column=header,
                     values=[sep],
                 )
-    id_cols = [c for c in head.columns if str(c).strip().casefold() == cb.id_column.casefold()]
+    names, first = _header_names(path)  # exactly as written: pandas would rename 'role' twice to 'role.1'
+    first_longer = len(first) > len(names)  # pandas would drop (or index by) the extra fields
+    id_cols = [i for i, c in enumerate(names) if c.strip().casefold() == cb.id_column.casefold()]
+    extra = "\x00extra"  # a name no header holds: the fields beyond the header's last column
     try:
-        df = pd.read_csv(path, encoding="utf-8-sig", dtype={c: str for c in id_cols}, low_memory=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                path,
+                encoding="utf-8-sig",
+                header=0,
+                names=[*range(len(names))],
+                index_col=False,
+                dtype={i: str for i in id_cols},
+                low_memory=False,
+            )
+        if first_longer or any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            # the first data row has more fields than the header: read again with a column for them
+            df = pd.read_csv(
+                path,
+                encoding="utf-8-sig",
+                header=0,
+                names=[*range(len(names)), extra],
+                index_col=False,
+                dtype={**{i: str for i in id_cols}, extra: str},
+                low_memory=False,
+            )
     except UnicodeDecodeError:
         raise _encoding_error(path, name) from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         raise _malformed_csv(path, name, exc, columns) from None
+    problems: list[Problem] = []
+    lines = FileLines(path)
+    if extra in df.columns:
+        df = _extra_fields(df, extra, names, name, lines, problems)
+    df.columns = names
+    _short_last_row(path, len(df), len(names), name, lines, problems)
+    df = _empty_header_cells(df, names, name, lines, problems)
+    if problems and any(p.severity == ERROR for p in problems):
+        raise DataError(problems)
+    df.attrs["file_lines"] = lines
+    df.attrs["read_problems"] = problems
     return df, {}
+
+
+# ---------------------------------------------------------------------- CSV structure
+_MAGIC = {
+    b"PAR1": ("a Parquet file", ".parquet"),
+    b"$FL2": ("an SPSS .sav file", ".sav"),
+    b"$FL3": ("an SPSS .zsav file", ".zsav"),
+    b"PK\x03\x04": ("a ZIP archive (for example an Excel .xlsx workbook)", None),
+    b"\xd0\xcf\x11\xe0": ("an old Excel .xls workbook", None),
+    b"<stata_dta>": ("a Stata .dta file", ".dta"),
+}
+
+
+def _sniff_binary(path: Path, name: str) -> None:
+    """A ``not_csv`` error for a binary file named .csv (Parquet, SPSS, a workbook, or any bytes
+    with NUL characters), instead of the CSV reader's puzzling message."""
+    with path.open("rb") as fh:
+        start = fh.read(8192)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return  # UTF-16 text: the encoding check explains it
+    for magic, (what, suffix) in _MAGIC.items():
+        if start.startswith(magic):
+            fix = f"rename it to end in {suffix}" if suffix else "export it as CSV (UTF-8)"
+            raise _fail(
+                "not_csv",
+                name,
+                f"{name}: the file is named .csv but is {what} (it starts with the bytes {magic[:4]!r}); {fix}.",
+                values=[magic[:4].decode("latin-1")],
+            )
+    if b"\x00" in start:
+        offset = start.index(b"\x00")
+        line = start.count(b"\n", 0, offset) + 1
+        raise _fail(
+            "not_csv",
+            name,
+            f"{name}: the file is binary data, not CSV text (a NUL byte at offset {offset}, line {line}); export the "
+            "data as comma-separated CSV (UTF-8).",
+            values=["0x00"],
+        )
+
+
+def _header_names(path: Path) -> tuple[list[str], list[str]]:
+    """The header's names exactly as written, and the first data record's fields."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        return next(reader, []), next(reader, [])
+
+
+class FileLines:
+    """Data row (1-based) -> file line of a CSV, correct after quoted fields holding newlines.
+
+    Used as ``line_offset`` by :func:`calaim.data.validate.fmt_rows` (``row + lines``). Computed
+    on first use, and only by a pass over the file when it has a quote character at all."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._starts: np.ndarray | None = None
+        self._plain: bool | None = None
+
+    def _load(self) -> None:
+        starts, line, inside = [], 0, False
+        with self.path.open("rb") as fh:
+            for raw in fh:
+                line += 1
+                if not inside:
+                    starts.append(line)
+                if raw.count(b'"') % 2:
+                    inside = not inside
+        self._starts = np.asarray(starts, dtype=np.int64)  # record k (0 = header) starts at line starts[k]
+        self._plain = bool(np.all(self._starts == np.arange(1, len(self._starts) + 1)))
+
+    def line(self, row: int) -> int:
+        if self._starts is None:
+            self._load()
+        return int(self._starts[row]) if 0 <= row < len(self._starts) else row + 1
+
+    def __radd__(self, row: int) -> int:
+        return self.line(int(row))
+
+
+def _extra_fields(df: pd.DataFrame, extra: str, names: list[str], name: str, lines, problems) -> pd.DataFrame:
+    """Fields beyond the header's last column: trailing commas (every row, nothing in them) are
+    dropped with a warning; values there are a ``malformed_csv`` error naming rows and values."""
+    values = df[extra].map(lambda v: v.strip() if isinstance(v, str) else v)
+    filled = values.notna() & (values != "")
+    last = names[-1] if names else "?"
+    if not filled.any():
+        problems.append(
+            _problem(
+                "trailing_comma",
+                name,
+                f"{name}: the data rows end with a comma that the header does not have (an empty field after the last "
+                f"column '{last}'); the empty field was ignored.",
+                column=last,
+                severity=WARNING,
+            )
+        )
+    else:
+        rows = [int(i) + 1 for i in np.flatnonzero(filled.to_numpy())]
+        vals = list(dict.fromkeys(values[filled].tolist()))
+        problems.append(
+            _problem(
+                "malformed_csv",
+                name,
+                f"{name}: {fmt_rows(rows[:20], lines)} {'has' if len(rows) == 1 else 'have'} more fields than the header's "
+                f"{len(names)} columns: {'value' if len(vals) == 1 else 'values'} {fmt_values(vals[:5], len(vals))} beyond the "
+                f"last column '{last}'. A text answer holding an unquoted comma (or a stray delimiter) splits a row: quote "
+                "such answers or remove the extra field.",
+                column=last,
+                rows=rows,
+                values=vals[:5],
+            )
+        )
+    return df.drop(columns=extra)
+
+
+def _empty_header_cells(df: pd.DataFrame, names: list[str], name: str, lines, problems) -> pd.DataFrame:
+    """Columns with an empty header cell: dropped with a warning when they hold nothing (Excel's
+    trailing empty columns); an ``empty_header`` error when they hold values."""
+    empty = [i for i, c in enumerate(names) if not c.strip()]
+    if not empty:
+        return df
+    keep = np.ones(len(names), dtype=bool)
+    dropped = []
+    for i in empty:
+        s = df.iloc[:, i]
+        filled = s.notna() & (s.astype(str).str.strip() != "")
+        after = next((names[j] for j in range(i - 1, -1, -1) if names[j].strip()), None)
+        where = f"column {i + 1}" + (f" (after '{after}')" if after else "")
+        if filled.any():
+            rows = [int(r) + 1 for r in np.flatnonzero(filled.to_numpy())]
+            vals = list(dict.fromkeys(s[filled].tolist()))
+            problems.append(
+                _problem(
+                    "empty_header",
+                    name,
+                    f"{name}: {where} has no name in the header but holds values in {fmt_rows(rows[:20], lines)} "
+                    f"({fmt_values(vals[:5], len(vals))}); give it its codebook name or delete it.",
+                    rows=rows,
+                    values=vals[:5],
+                )
+            )
+        else:
+            keep[i] = False
+            dropped.append(where)
+    if dropped:
+        problems.append(
+            _problem(
+                "empty_column",
+                name,
+                f"{name}: {fmt_list(dropped)} {'has' if len(dropped) == 1 else 'have'} no header name and no values "
+                "(as Excel adds after the last column); ignored.",
+                severity=WARNING,
+            )
+        )
+    return df.loc[:, keep]
+
+
+def _short_last_row(path: Path, n_rows: int, width: int, name: str, lines, problems) -> None:
+    """A last record with fewer fields than the header (a cut-off file) is a ``short_row`` error;
+    pandas would fill the missing fields with empty values."""
+    if not n_rows:
+        return
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - (1 << 20)))
+        tail = fh.read().decode("utf-8", errors="replace")
+    tail_lines = [ln for ln in tail.replace("\r\n", "\n").split("\n") if ln.strip()]
+    if not tail_lines or '"' in tail_lines[-1]:
+        return  # a quoted last record may span lines: leave it to the parser
+    fields = next(csv.reader([tail_lines[-1]]), [])
+    if 0 < len(fields) < width:
+        row = n_rows
+        problems.append(
+            _problem(
+                "short_row",
+                name,
+                f"{name}: {fmt_rows([row], lines)}, the last one, has {len(fields)} fields but the header has {width} "
+                "columns: the file seems cut off. Export it again (or delete the incomplete row).",
+                rows=[row],
+                values=fields[-1:],
+            )
+        )
 
 
 def _malformed_csv(path: Path, name: str, exc: Exception, columns: list[str]) -> DataError:
@@ -229,8 +452,7 @@ def _read_parquet(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, di
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
-        df = table.to_pandas()
+        schema = pq.read_schema(path)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _fail(
             "corrupt_file",
@@ -238,9 +460,37 @@ def _read_parquet(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, di
             f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt "
             f"({_exc_text(exc, path, name)}).",
         ) from None
-    if not isinstance(df.index, pd.RangeIndex):
-        df = df.reset_index(drop=not any(df.index.names))
-    return df, {}
+    seen: dict[str, int] = {}
+    for col_name in schema.names:
+        seen[col_name] = seen.get(col_name, 0) + 1
+    dups = [c for c, k in seen.items() if k > 1]
+    if dups:
+        raise _fail(
+            "duplicate_column",
+            name,
+            f"{name}: the file has {'a column name' if len(dups) == 1 else 'column names'} {fmt_values(dups)} more than "
+            "once; each column must appear once. Remove or rename the copies.",
+            column=dups[0],
+            values=dups[:5],
+        )
+    try:
+        df = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _fail(
+            "corrupt_file",
+            name,
+            f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt ({_exc_text(exc, path, name)}).",
+        ) from None
+    return _parquet_index(df, cb), {}
+
+
+def _parquet_index(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """Rows numbered 0.. whatever index pandas stored: a RangeIndex from a row slice (starting at
+    100, say) is dropped; a named index (the id written as the index) becomes a column again."""
+    names = [n for n in df.index.names if n is not None]
+    if names and not (isinstance(df.index, pd.RangeIndex) and names == ["index"]):
+        return df.reset_index()
+    return df.reset_index(drop=True)
 
 
 def _read_stat(path: Path, cb: Codebook, name: str, fmt: str) -> tuple[pd.DataFrame, dict]:
@@ -261,6 +511,9 @@ def _read_stat(path: Path, cb: Codebook, name: str, fmt: str) -> tuple[pd.DataFr
 
 
 # ---------------------------------------------------------------------- normalisation
+_WHOLE_ID = re.compile(r"-?[1-9]\d{0,17}(\.0+)?|0(\.0+)?")  # no leading zeros: "007" stays text
+
+
 def _normalise_id(s: pd.Series) -> pd.Series:
     """Whole-number ids as Int64, anything else as text (trimmed, empty = missing)."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
@@ -272,7 +525,8 @@ def _normalise_id(s: pd.Series) -> pd.Series:
     txt = s.astype(object).map(lambda v: v if pd.isna(v) else str(v).strip())
     txt = txt.where(txt != "", np.nan)
     present = txt.dropna()
-    if len(present) and present.map(lambda v: bool(re.fullmatch(r"-?[1-9]\d{0,17}|0", v))).all():
+    if len(present) and present.map(lambda v: bool(_WHOLE_ID.fullmatch(v))).all():
+        # "1" and "1.0" are one respondent: both become 1 (and a duplicate_id if on two rows)
         return pd.to_numeric(txt).astype("Int64")
     return txt.astype("str")
 
@@ -375,10 +629,10 @@ def _label_mismatch(
 
 
 def _normalise(
-    df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fmt: str, labels: str
+    df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fmt: str, labels: str, lines=None
 ) -> tuple[pd.DataFrame, list[Problem]]:
     problems: list[Problem] = []
-    line_offset = 1 if fmt == "csv" else None
+    line_offset = (lines if lines is not None else 1) if fmt == "csv" else None
     by_lower = {c.casefold(): c for c in cb.columns}
     new_names, origin = [], {}
     for orig in df.columns:
@@ -394,9 +648,12 @@ def _normalise(
                 _problem(
                     "duplicate_column",
                     name,
-                    f"{name}: columns {fmt_values(origs)} are the same column '{new}' once case and spaces are "
-                    "ignored; "
-                    "only the first is used.",
+                    (
+                        f"{name}: the header names column '{new}' {len(origs)} times; each column must appear once."
+                        if len(set(origs)) == 1
+                        else f"{name}: columns {fmt_values(origs)} are the same column '{new}' once case and spaces are "
+                        "ignored; only the first is used."
+                    ),
                     column=new,
                     values=origs,
                 )
@@ -472,6 +729,34 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
+def check_regular(path: Path) -> None:
+    """A ``not_a_file`` error unless ``path`` (after symlinks) is a regular file: a named pipe, a
+    device (a link to /dev/zero) or a folder would block, never end, or not be data at all."""
+    import stat
+
+    name = Path(path).name
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise _fail("not_a_file", name, f"{name}: cannot be read: {exc.strerror or exc}.") from None
+    if stat.S_ISREG(mode):
+        return
+    what = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a folder"
+        if stat.S_ISDIR(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    raise _fail(
+        "not_a_file", name, f"{name}: is {what}, not a regular file; save the data to a file and give its path."
+    )
+
+
 def read_with_problems(path, cb: Codebook | None = None, labels: str = "error") -> tuple[pd.DataFrame, list[Problem]]:
     """Read a data file into the normalised shape; return it with the problems found while
     reading (label mismatches, unknown labels, duplicate columns). File-level failures
@@ -483,16 +768,20 @@ def read_with_problems(path, cb: Codebook | None = None, labels: str = "error") 
     name = path.name
     fmt = _format_of(path)
     if not path.exists():
-        raise _fail("file_not_found", name, f"{path}: no such file.")
-    if not path.is_file():
-        raise _fail("file_not_found", name, f"{path}: not a file.")
+        raise _fail("file_not_found", name, f"{name}: no such file.")
+    check_regular(path)
     if fmt == "csv":
         df, value_labels = _read_csv(path, cb, name)
     elif fmt == "parquet":
         df, value_labels = _read_parquet(path, cb, name)
     else:
         df, value_labels = _read_stat(path, cb, name, fmt)
-    out, problems = _normalise(df, cb, name, value_labels, fmt, labels)
+    lines = df.attrs.pop("file_lines", None)
+    read_problems = df.attrs.pop("read_problems", [])
+    out, problems = _normalise(df, cb, name, value_labels, fmt, labels, lines)
+    problems = read_problems + problems
+    if lines is not None:
+        out.attrs["file_lines"] = lines
     if fmt == "csv" and _has_bom(path):
         problems.insert(
             0,
@@ -518,6 +807,7 @@ def read(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFram
     here: see :func:`load`.
     """
     df, problems = read_with_problems(path, cb, labels)
+    df.attrs.pop("file_lines", None)
     if any(p.severity == ERROR for p in problems):
         raise DataError(sorted(problems, key=lambda p: p.severity != ERROR))
     df.attrs["warnings"] = [p.message for p in problems]
@@ -531,8 +821,8 @@ def load(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFram
     cb = cb or load_codebook()
     path = Path(path)
     df, problems = read_with_problems(path, cb, labels)
-    warnings = check(df, cb, source=path.name, extra=problems)
-    df.attrs["warnings"] = [p.message for p in warnings]
+    found = check(df, cb, source=path.name, extra=problems, line_offset=df.attrs.pop("file_lines", None))
+    df.attrs["warnings"] = [p.message for p in found]
     return df
 
 
