@@ -129,7 +129,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _previous(build, out: Path) -> str:
     """What is at ``<out>/html`` after a failed build, said only as it is."""
-    where = build._show(Path(out).absolute() / "html")
+    where = Path(out) / "html"  # as the user gave it
     if build.has_book(out):
         return f"the previous book in {where} was left in place"
     return f"no book was published (there is none in {where})"

@@ -594,3 +594,80 @@ def test_tolerated_files_read_as_the_valid_frame(tmp_path, frame, cb):
         folder.mkdir()
         back = io.load(CASES[name].make(folder, frame, cb), cb)
         pd.testing.assert_frame_equal(back, expected, check_dtype=name != "sav_labels_spacing_and_case", obj=name)
+
+
+# ---------------------------------------------------------------------------- special files, output (issue 14)
+def _build_fails_at(args: list[str], step: str, capsys) -> str:
+    assert cli.main(["build", *args]) == 1
+    err = capsys.readouterr().err
+    assert f"build failed at step '{step}'" in err
+    assert "Traceback" not in err
+    return err
+
+
+def test_fifo_is_not_a_file(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert cli.main(["validate", str(fifo)]) == 1
+    names_all(problem_line(capsys.readouterr().err, "[error: not_a_file]"), "pipe.csv", "named pipe")
+    out = tmp_path / "out"
+    err = _build_fails_at(["--data", str(fifo), "--out", str(out)], "data", capsys)
+    names_all(problem_line(err, "[error: not_a_file]"), "pipe.csv", "named pipe")
+    assert str(tmp_path) not in err.split("build failed", 1)[1].rsplit("\n", 2)[0]  # the output folder as given aside
+    assert not (out / ".staging-html").exists()
+
+
+def test_symlink_to_dev_zero_is_refused_at_once(tmp_path, capsys):
+    link = tmp_path / "zero.csv"
+    link.symlink_to("/dev/zero")
+    t0 = time.perf_counter()
+    assert cli.main(["validate", str(link)]) == 1
+    names_all(problem_line(capsys.readouterr().err, "[error: not_a_file]"), "zero.csv", "a device")
+    _build_fails_at(["--data", str(link), "--out", str(tmp_path / "out")], "data", capsys)
+    assert time.perf_counter() - t0 < 30
+
+
+def test_symlink_target_without_extension_builds_like_it_validates(tmp_path, frame, cb, capsys, monkeypatch):
+    from calaim.book import build
+
+    target = tmp_path / "export_2024"  # no extension
+    target.write_text(_codes_text(frame), encoding="utf-8")
+    link = tmp_path / "survey.csv"
+    link.symlink_to(target)
+    assert cli.main(["validate", str(link)]) == 0
+    staged = []
+
+    def stop(stage, params, **kw):
+        staged.append(params["data_path"])
+        raise build.BuildError("notebooks", "stopped by the test")
+
+    monkeypatch.setattr(build, "execute_notebooks", stop)
+    _build_fails_at(["--data", str(link), "--out", str(tmp_path / "out")], "notebooks", capsys)
+    assert staged == ["../_data/survey.csv"]  # the data step passed, under the link's name
+
+
+def test_out_that_is_a_file_or_unwritable(tmp_path, frame, capsys):
+    import os
+
+    data = tmp_path / "ok.csv"
+    data.write_text(_codes_text(frame), encoding="utf-8")
+    a_file = tmp_path / "book.txt"
+    a_file.write_text("not a folder", encoding="utf-8")
+    err = _build_fails_at(["--data", str(data), "--out", str(a_file)], "output", capsys)
+    assert "is a file, not a folder" in err
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        err = _build_fails_at(["--data", str(data), "--out", str(locked / "out")], "output", capsys)
+        assert "cannot create the output folder" in err
+
+
+def test_data_step_messages_name_no_staging_path(tmp_path, frame, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text(_codes_text(frame.assign(satisfaction=11)), encoding="utf-8")
+    err = _build_fails_at(["--data", str(path), "--out", str(tmp_path / "out")], "data", capsys)
+    failure, last = err.split("build failed", 1)[1].rstrip("\n").rsplit("\n", 1)
+    assert ".staging" not in failure and str(tmp_path) not in failure, failure
+    assert "no book was published" in last  # nothing was there before, and the message says so

@@ -711,6 +711,8 @@ def _build_steps(data, wave, min_base, out: Path, source, registry, log: Log, jo
 
     try:
         executed = execute_notebooks(stage, params, jobs=jobs, log=log, env={PUBLIC_ENV: "1" if public else "0"})
+    except BuildInterrupted:
+        raise
     except BuildError as exc:
         kept = keep_failed(stage, out)
         raise BuildError(exc.step, f"{exc.message}\nexecuted notebooks kept for inspection in {_show(kept)}") from exc
