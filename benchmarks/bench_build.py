@@ -49,6 +49,20 @@ def timed_build(data: Path | None, out: Path, jobs: int | None) -> dict[str, flo
     return t
 
 
+def peak_rss_mb(*args: str) -> float:
+    """Peak resident memory (MB) of ``python -m calaim.cli ARGS`` (measured in a wrapper process
+    whose only child is the command, so RUSAGE_CHILDREN is that command's peak)."""
+    import subprocess
+
+    wrapper = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run([sys.executable, '-m', 'calaim.cli', *sys.argv[1:]], stdout=subprocess.DEVNULL, check=False)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) / 1024  # Linux reports KB
+
+
 def floor(data: Path) -> float:
     """Execute every chapter's code cells in this process (no kernel), the parameters set.
     Like the build, the data are read, validated and derived once beforehand (not timed)."""
@@ -99,6 +113,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         big = synth.write(tmp / f"calaim_synthetic_x{args.scale}.csv", n=synth.DEFAULT_N * args.scale)
         t_gen = time.perf_counter() - t0
+        rss_validate = peak_rss_mb("validate", str(big))
         t = timed_build(big, tmp / f"x{args.scale}", args.jobs)
         rows.append((f"{args.scale}x ({synth.DEFAULT_N * args.scale:,} completes)", t))
         default_copy = tmp / build.default_data_path().name
@@ -112,6 +127,11 @@ def main(argv=None) -> int:
         print(f"{name:32s} " + " ".join(f"{v:8.1f}s" for v in vals) + f" {sum(vals):8.1f}s")
     print()
     print(f"generating the {args.scale}x synthetic file: {t_gen:.1f}s")
+    print(f"peak memory (RSS): calaim validate on the {args.scale}x file {rss_validate:,.0f} MB")
+    import resource
+
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (RSS) of this process (stages, validates and prepares both files): {peak_self:,.0f} MB")
     print(f"execution floor (same code, one process, no kernels): 1x {f1:.1f}s, {args.scale}x {fbig:.1f}s")
     e1 = rows[0][1]["execute notebooks (papermill)"]
     eb = rows[1][1]["execute notebooks (papermill)"]

@@ -32,14 +32,11 @@ def test_second_build_refuses_while_the_first_holds_the_lock(tmp_path):
 def test_stale_lock_of_a_killed_build_is_cleared(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"from calaim.book import build; import time\nwith build.BuildLock(__import__('pathlib').Path({str(out)!r})): time.sleep(60)",
-        ],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    code = (
+        "import pathlib, time\nfrom calaim.book import build\n"
+        f"with build.BuildLock(pathlib.Path({str(out)!r})):\n    time.sleep(60)"
     )
+    holder = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)})
     for _ in range(100):
         if (out / build.LOCK_NAME).exists() and (out / build.LOCK_NAME).read_text().strip():
             break
