@@ -12,6 +12,12 @@ longer word or number, and a run of digits after ``<digit>.`` (the decimals of a
 than :data:`MIN_ID_CHARS` characters (for example the synthetic data's 1 to 2,597) cannot be
 told apart from ordinary numbers and words, so they are not searched for; :func:`searchable`
 says which ids are.
+
+Because short ids cannot be searched for, and a respondent-level table need not show the id at
+all, :func:`scan_records` checks tables instead of tokens: a table of the book (HTML page, CSV
+download, executed notebook output) whose column is headed by the id column, or whose rows
+equal respondents' answers on 3+ data columns, is a leak whatever the ids look like. What it
+can and cannot catch is listed above :data:`MIN_RECORD_ROWS`.
 """
 
 from __future__ import annotations
