@@ -276,10 +276,10 @@ def _extra_fields(df: pd.DataFrame, extra: str, names: list[str], name: str, lin
             _problem(
                 "malformed_csv",
                 name,
-                f"{name}: {fmt_rows(rows[:20], lines)} {'has' if len(rows) == 1 else 'have'} more fields than the header's "
-                f"{len(names)} columns: {'value' if len(vals) == 1 else 'values'} {fmt_values(vals[:5], len(vals))} beyond the "
-                f"last column '{last}'. A text answer holding an unquoted comma (or a stray delimiter) splits a row: quote "
-                "such answers or remove the extra field.",
+                f"{name}: {fmt_rows(rows[:20], lines)} {'has' if len(rows) == 1 else 'have'} more fields than the "
+                f"header's {len(names)} columns: {'value' if len(vals) == 1 else 'values'} "
+                f"{fmt_values(vals[:5], len(vals))} beyond the last column '{last}'. A text answer holding an unquoted "
+                "comma (or a stray delimiter) splits a row: quote such answers or remove the extra field.",
                 column=last,
                 rows=rows,
                 values=vals[:5],
@@ -468,8 +468,8 @@ def _read_parquet(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, di
         raise _fail(
             "duplicate_column",
             name,
-            f"{name}: the file has {'a column name' if len(dups) == 1 else 'column names'} {fmt_values(dups)} more than "
-            "once; each column must appear once. Remove or rename the copies.",
+            f"{name}: the file has {'a column name' if len(dups) == 1 else 'column names'} {fmt_values(dups)} more "
+            "than once; each column must appear once. Remove or rename the copies.",
             column=dups[0],
             values=dups[:5],
         )
@@ -479,7 +479,8 @@ def _read_parquet(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, di
         raise _fail(
             "corrupt_file",
             name,
-            f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt ({_exc_text(exc, path, name)}).",
+            f"{name}: the file cannot be read as Parquet; it may be truncated or corrupt "
+            f"({_exc_text(exc, path, name)}).",
         ) from None
     return _parquet_index(df, cb), {}
 
@@ -651,8 +652,8 @@ def _normalise(
                     (
                         f"{name}: the header names column '{new}' {len(origs)} times; each column must appear once."
                         if len(set(origs)) == 1
-                        else f"{name}: columns {fmt_values(origs)} are the same column '{new}' once case and spaces are "
-                        "ignored; only the first is used."
+                        else f"{name}: columns {fmt_values(origs)} are the same column '{new}' once case and "
+                        "spaces are ignored; only the first is used."
                     ),
                     column=new,
                     values=origs,
