@@ -10,8 +10,8 @@ output and in any error:
 3. **pages**: write the generated reference pages (data dictionary, inconsistencies) into the
    staged ``chapters/``;
 4. **notebooks**: execute every staged ``chapters/*.ipynb`` with papermill, injecting
-   ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``, which also
-   sets ``CALAIM_PUBLIC=1`` for the kernels), then strip run times and paths from the results;
+   ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``),
+   then strip run times and paths from the results;
 5. **jupyter-book**: ``jupyter-book build`` on the staged tree with ``-W -n --keep-going``
    (any warning fails the build);
 6. **privacy**: search every text file of the new HTML for the respondent ids of the data
@@ -450,10 +450,8 @@ def build(
     params = {"data_path": nb_data, "wave": str(wave), "min_base": int(min_base)}
     if public:
         params["public"] = True
-    from calaim.stats.tables import PUBLIC_ENV
-
     try:
-        executed = execute_notebooks(stage, params, jobs=jobs, log=log, env={PUBLIC_ENV: "1" if public else "0"})
+        executed = execute_notebooks(stage, params, jobs=jobs, log=log)
     except BuildError as exc:
         kept = keep_failed(stage, out)
         raise BuildError(exc.step, f"{exc.message}\nexecuted notebooks kept for inspection in {_show(kept)}") from exc

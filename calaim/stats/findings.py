@@ -31,12 +31,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from calaim import DATA_DIR
 from calaim.data import codebook, recode
-from calaim.stats import tables
+from calaim.stats import estimate, tables
 
 PUBLISHED_DIR = DATA_DIR / "published"
 DEFAULT_PATH = PUBLISHED_DIR / "findings.csv"
@@ -369,8 +367,9 @@ class _Absent(Exception):
 
 
 class _Evaluator:
-    def __init__(self, frame: pd.DataFrame, cb: codebook.Codebook):
+    def __init__(self, frame: pd.DataFrame, cb: codebook.Codebook, min_base: int, policy: estimate.DisclosurePolicy):
         self.frame, self.cb = frame, cb
+        self.min_base, self.policy = min_base, policy
         self.n = len(frame)
         self._arr: dict[str, np.ndarray | None] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
@@ -413,22 +412,11 @@ class _Evaluator:
         return v[keep]
 
     # ---------------------------------------------------------------- statistics
-    def share(self, item, codes, mask, exclude):
-        v = self.answered(item, mask, exclude)
-        n = v.size
-        k = int(np.isin(v, codes).sum())
-        return (100.0 * k / n if n else np.nan), n, k
+    def share(self, item, codes, mask, exclude) -> estimate.Estimate:
+        return estimate.share(self.answered(item, mask, exclude), codes, self.min_base, self.policy)
 
-    def mean(self, item, mask, exclude):
-        v = self.answered(item, mask, exclude)
-        n = v.size
-        if not n:
-            return np.nan, 0, np.nan, np.nan
-        m = float(v.mean())
-        if n > 1:
-            half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n))
-            return m, n, m - half, m + half
-        return m, n, np.nan, np.nan
+    def mean(self, item, mask, exclude) -> estimate.Estimate:
+        return estimate.mean(self.answered(item, mask, exclude), self.min_base, self.policy)
 
     def options_of(self, column: str) -> list[str]:
         col = self.cb.columns.get(column)
@@ -492,11 +480,10 @@ class _Evaluator:
 
         if stat == "count":
             if not items:
-                n = int(mask.sum())
-                out.update(reproduced=float(n), base=n)
+                e = estimate.count(np.ones(int(mask.sum())), policy=self.policy)
             else:
-                v = self.answered(items[0], mask, exclude)
-                out.update(reproduced=float(np.isin(v, codes).sum() if codes else v.size), base=v.size)
+                e = estimate.count(self.answered(items[0], mask, exclude), codes or None, self.policy)
+            out.update(reproduced=e.value, base=e.base, estimate=e)
             return out
 
         if stat == "n_selected":
@@ -513,30 +500,24 @@ class _Evaluator:
             self.arr(item)
             cols = self.options_of(item)
             shares = {c: self.share(c, codes or (1.0,), mask, exclude) for c in cols}
-            own, n, k = shares[item]
+            own = shares[item].value
             if np.isnan(own):
                 raise _Absent("empty base")
-            higher = sum(1 for c, (s, _, _) in shares.items() if c != item and not np.isnan(s) and s > own + 1e-12)
-            out.update(reproduced=float(1 + higher), base=n)
+            higher = sum(1 for c, e in shares.items() if c != item and not np.isnan(e.value) and e.value > own + 1e-12)
+            out.update(reproduced=float(1 + higher), base=shares[item].base)
             return out
 
         if stat in {"share", "mean"}:
-            results = []
-            for it in items:
-                if stat == "share":
-                    p, n, k = self.share(it, codes, mask, exclude)
-                    results.append((p, n, k, np.nan, np.nan))
-                else:
-                    m, n, lo, hi = self.mean(it, mask, exclude)
-                    results.append((m, n, np.nan, lo, hi))
-            values = [x[0] for x in results]
+            compute = self.share if stat == "share" else (lambda it, _codes, m, ex: self.mean(it, m, ex))
+            results = [compute(it, codes, mask, exclude) for it in items]
+            values = [e.value for e in results]
             if all(np.isnan(values)):
                 raise _Absent("empty base")
             j = int(pick(values)) if pick else 0
-            value, n, k, lo, hi = results[j]
-            out.update(reproduced=value, base=n, k=k, ci_low=lo, ci_high=hi)
+            e = results[j]
+            out.update(reproduced=e.value, base=e.base, k=e.count, ci_low=e.ci_low, ci_high=e.ci_high, estimate=e)
             if agg:
-                empty = [it for it, x in zip(items, results, strict=True) if np.isnan(x[0])]
+                empty = [it for it, x in zip(items, results, strict=True) if np.isnan(x.value)]
                 out["note"] = f"{agg} over {len(items)} items: {items[j]}"
                 if empty:
                     out["note"] += f"; empty: {', '.join(empty)}"
@@ -588,7 +569,9 @@ def evaluate(
     cb = cb or codebook.load()
     reg = load_registry() if registry is None else _typed(registry)
     frame = df if "pop_complete" in df.columns else recode.derive(df, cb)
-    ev = _Evaluator(frame, cb)
+    policy = estimate.DisclosurePolicy(min_count)
+    ev = _Evaluator(frame, cb, min_base, policy)
+    estimates: list[estimate.Estimate | None] = []
 
     records = []
     for r in reg[list(REGISTRY_COLUMNS)].to_dict("records"):
@@ -623,6 +606,7 @@ def evaluate(
                 note="",
             )
             records.append(rec)
+            estimates.append(None)
             continue
         try:
             res = ev.row(r)
@@ -639,6 +623,7 @@ def evaluate(
                 note=str(exc),
             )
             records.append(rec)
+            estimates.append(None)
             continue
         except (ValueError, KeyError) as exc:  # a malformed row: report it, do not stop the book
             rec.update(
@@ -653,21 +638,15 @@ def evaluate(
                 note=f"cannot evaluate: {exc}",
             )
             records.append(rec)
+            estimates.append(None)
             continue
+        estimates.append(res.pop("estimate", None))
         rec.update(res, tolerance=np.nan, status="computed", suppressed=False)
         records.append(rec)
 
     out = pd.DataFrame.from_records(records)
     if out.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-
-    # Wilson intervals for all shares at once
-    is_share = (out["statistic"] == "share") & out["k"].notna() & (out["base"] > 0)
-    if is_share.any():
-        k, n = out.loc[is_share, "k"].to_numpy(float), out.loc[is_share, "base"].to_numpy(float)
-        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-        out.loc[is_share, "ci_low"] = 100 * np.asarray(lo)
-        out.loc[is_share, "ci_high"] = 100 * np.asarray(hi)
 
     # tolerance, status, suppression
     computed = out["status"] == "computed"
@@ -685,10 +664,11 @@ def evaluate(
         ok = _compare(row.comparison, row.reproduced, row.published, t, (row.ci_low, row.ci_high), use_ci)
         tol.append(np.nan if (directional or use_ci) else t)
         status.append("match" if ok else "miss")
-        small = row.statistic in {"share", "mean", "rank", "odds_ratio"} and (pd.isna(row.base) or row.base < min_base)
-        if min_count:
-            counted = row.k if row.statistic == "share" else row.reproduced if row.statistic == "count" else np.nan
-            small = small or tiny(row.base) or tiny(counted) or (not pd.isna(counted) and tiny(row.base - counted))
+        if estimates[i] is not None:  # shares, means and counts: the kernel's rules
+            small = estimates[i].suppressed
+        else:  # ranks and odds ratios need min_base; any estimate on a tiny base is suppressed
+            small = row.statistic in {"rank", "odds_ratio"} and (pd.isna(row.base) or row.base < min_base)
+            small = small or tiny(row.base)
         suppressed.append(bool(small))
     out["tolerance"] = tol
     out["status"] = status
