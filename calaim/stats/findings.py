@@ -1,7 +1,8 @@
 """The registry of published numbers, and published vs reproduced.
 
 ``data/published/findings.csv`` lists every number the report and the paper publish, one row
-each, with a declarative recipe for recomputing it from respondent-level data: the statistic
+each, with the chapter that shows it (``page``) and a declarative recipe for recomputing it from
+respondent-level data: the statistic
 (``share``, ``mean``, ``count``, ``rank``, ``n_selected``, ``odds_ratio`` or ``context``), the
 item, the response codes counted, the population asked, an optional subgroup, codes that leave
 the base, an optional ``min`` / ``max`` across several items or models, and how the published
@@ -21,6 +22,9 @@ smaller base; a mean within 0.3; counts, ranks and numbers of options selected e
 ratio when the published value lies inside the reproduced 95% confidence interval.
 
 Nothing here prints or writes files; :func:`load_registry` is the only function that reads one.
+
+Place in the flow: derive -> estimate (:mod:`calaim.stats.estimate` computes every share, mean
+and count here) -> **findings** (published vs reproduced) -> scorecards and key findings.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ REGISTRY_COLUMNS = (
     "id",
     "source",
     "section",
+    "page",
     "figure",
     "statistic",
     "item",
@@ -68,34 +73,22 @@ TEXT_COLUMNS = tuple(c for c in REGISTRY_COLUMNS if c not in FLOAT_COLUMNS + INT
 
 SOURCES = ("report", "paper")
 SECTIONS = ("key_findings", "s1", "s2", "s3", "s4", "s5", "appendix_a", "appendix_b", "paper")
+#: The chapter (notebook name) that shows and explains a row; key findings link to it.
+PAGES = (
+    "key_findings",
+    "s1_implementer_views",
+    "s2_partnerships",
+    "s3_data_exchange",
+    "s4_ecm_cs",
+    "s5_other_programs",
+    "appendix_a_sample",
+    "appendix_b_collaboration",
+    "paper_sso",
+)
 STATISTICS = ("share", "mean", "count", "rank", "n_selected", "odds_ratio", "context")
 COMPARISONS = ("eq", "gt", "ge", "lt", "le")
 AGGREGATES = ("min", "max")
 STATUSES = ("match", "miss", "not in data", "context")
-
-#: Model ids and terms of the paper (calaim.stats.models is preferred when importable).
-MODEL_IDS = (
-    "participation",
-    "pilot",
-    "out_access",
-    "out_coordination",
-    "out_wellbeing",
-    "out_manage_needs",
-    "out_coordinate",
-    "out_grow",
-)
-TERMS = (
-    "single_county",
-    "pilot",
-    "prior_mc_contract",
-    "fte_lt50",
-    "nonprofit",
-    "contracted",
-    "manager",
-    "frontline",
-    "other_role",
-    "housing_provider",
-)
 
 #: Default tolerances.
 SHARE_TOL_LARGE, SHARE_TOL_SMALL, LARGE_BASE = 3.0, 6.0, 100
@@ -115,6 +108,7 @@ DERIVED_CODES: dict[str, object] = {
 RESULT_COLUMNS = [
     "id",
     "section",
+    "page",
     "figure",
     "description",
     "statistic",
@@ -204,13 +198,14 @@ def _allowed_codes(name: str, cb: codebook.Codebook, derived: set[str]):
     return None
 
 
-def _model_names():
+def _model_terms() -> dict[str, set[str] | None]:
+    """{model id: its term names} from :data:`calaim.stats.models.MODELS` (None: terms unknown);
+    empty when the models module cannot be imported."""
     try:
-        from calaim.stats import models  # noqa: PLC0415
-
-        return set(models.MODELS)
-    except Exception:  # the models module may not exist yet
-        return set(MODEL_IDS)
+        from calaim.stats import models  # noqa: PLC0415  (a registry can be checked without statsmodels' models)
+    except Exception:
+        return {}
+    return {m: (set(spec.terms) if hasattr(spec, "terms") else None) for m, spec in models.MODELS.items()}
 
 
 def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> list[str]:
@@ -227,7 +222,7 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
     derived = recode.derived_names(cb)
     known = set(cb.columns) | set(cb.items) | derived
     multi_items = {n for n, it in cb.items.items() if it.type == "multi"}
-    model_names = _model_names()
+    model_terms = _model_terms()
 
     ids = raw["id"].astype(str).str.strip() if "id" in raw else pd.Series([], dtype=str)
     for dup in sorted(set(ids[ids.duplicated()])):
@@ -256,6 +251,8 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
             bad(f"unknown source {source!r}")
         if section not in SECTIONS:
             bad(f"unknown section {section!r}")
+        if g(row, "page") not in PAGES:
+            bad(f"unknown page {g(row, 'page')!r} (one of: {', '.join(PAGES)})")
         if stat not in STATISTICS:
             bad(f"unknown statistic {stat!r}")
         if comparison and comparison not in COMPARISONS:
@@ -292,10 +289,10 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
             else:
                 mids = model.split("|")
                 for m in mids:
-                    if m not in model_names:
+                    if m not in model_terms:
                         bad(f"unknown model {m!r}")
-                if term not in TERMS:
-                    bad(f"unknown term {term!r}")
+                    elif model_terms[m] is not None and term not in model_terms[m]:
+                        bad(f"unknown term {term!r} in model {m!r}")
                 if aggregate and len(mids) < 2:
                     bad(f"aggregate {aggregate!r} needs several models")
                 if len(mids) > 1 and not aggregate:
@@ -580,6 +577,7 @@ def evaluate(
             for c in (
                 "id",
                 "section",
+                "page",
                 "figure",
                 "description",
                 "statistic",
