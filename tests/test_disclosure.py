@@ -172,17 +172,16 @@ def test_findings_follow_the_policy_by_default():
 
 
 # ---------------------------------------------------------------------------- chapter.setup
-def test_setup_sets_the_policy_from_public_and_from_the_environment(monkeypatch, cb, tmp_path, valid_frame):
+def test_setup_sets_the_policy_from_public_only(monkeypatch, cb, tmp_path, valid_frame):
     from calaim.data import io
 
     path = io.write(valid_frame, tmp_path / "survey.csv", cb)
-    monkeypatch.delenv(tables.PUBLIC_ENV, raising=False)
     ctx = chapter.setup(str(path), cb=cb, public=True)
     assert ctx.public and tables.policy().min_count == 11
     assert "Public release" in ctx.header().data
     ctx = chapter.setup(str(path), cb=cb)
     assert not ctx.public and tables.policy().min_count == 0
     assert "Public release" not in ctx.header().data
-    monkeypatch.setenv(tables.PUBLIC_ENV, "1")  # what `calaim build --public` sets for the kernels
+    monkeypatch.setenv("CALAIM_PUBLIC", "1")  # the old switch: library code reads no environment variable
     ctx = chapter.setup(str(path), cb=cb, public=False)
-    assert ctx.public and tables.policy().min_count == 11
+    assert not ctx.public and tables.policy().min_count == 0

@@ -13,6 +13,7 @@ import pytest
 
 import calaim.stats
 from calaim.stats import findings
+from calaim.stats import models as real_models
 from calaim.stats.findings import REGISTRY_COLUMNS
 
 PUBLISHED = calaim.DATA_DIR / "published"
@@ -144,6 +145,7 @@ def reg_row(id, statistic="share", item="served_access", codes="1;2", population
         id=id,
         source="report",
         section="s1",
+        page="s1_implementer_views",
         figure="Fig 3",
         statistic=statistic,
         item=item,
@@ -392,7 +394,7 @@ def test_odds_ratios_from_models_fit_once_per_model(monkeypatch):
 
     fake = types.ModuleType("calaim.stats.models")
     fake.fit = fit
-    fake.MODELS = {m: None for m in findings.MODEL_IDS}
+    fake.MODELS = dict.fromkeys(real_models.MODELS)
     monkeypatch.setitem(sys.modules, "calaim.stats.models", fake)
     monkeypatch.setattr(calaim.stats, "models", fake, raising=False)
     ev = run(or_rows())
@@ -442,3 +444,13 @@ def test_fidelity_and_inconsistencies_by_hand():
     reg = pd.DataFrame([reg_row("x", inconsistency="text says 37, figure 38"), reg_row("y")])
     inc = findings.inconsistencies(reg)
     assert list(inc["id"]) == ["x"] and inc.loc[0, "inconsistency"] == "text says 37, figure 38"
+
+
+def test_every_page_is_a_chapter_and_every_row_names_one():
+    from calaim import ROOT
+
+    assert all((ROOT / "chapters" / f"{p}.ipynb").is_file() for p in findings.PAGES)
+    reg = findings.load_registry()
+    assert set(reg["page"]) <= set(findings.PAGES) and (reg["page"] != "").all()
+    sections = reg[reg["section"] != "key_findings"]  # a section's rows are shown on its own chapter
+    assert (sections["page"].str.split("_").str[0] == sections["section"].str.split("_").str[0]).all()

@@ -16,7 +16,6 @@ import pytest
 
 from calaim import ROOT
 from calaim.book import build, chapter
-from calaim.stats import tables
 
 LOCK = ROOT / "requirements-lock.txt"
 REQUIREMENTS = ROOT / "requirements.txt"
@@ -45,7 +44,7 @@ def execute_copy(root: Path) -> bytes:
     nb_data = build.stage_data(chapter.DEFAULT_DATA, root)
     build.prepare_data(root / build.STAGE_DATA_DIR / chapter.DEFAULT_DATA.name)
     params = {"data_path": nb_data, "wave": "2023", "min_base": 30}
-    done = build.execute_notebooks(root, params, jobs=1, log=lambda _: None, env={tables.PUBLIC_ENV: "0"})
+    done = build.execute_notebooks(root, params, jobs=1, log=lambda _: None)
     assert [p.name for p in done] == [f"{CHEAP_CHAPTER}.ipynb"]
     return (root / "chapters" / f"{CHEAP_CHAPTER}.ipynb").read_bytes()
 

@@ -10,8 +10,8 @@ output and in any error:
 3. **pages**: write the generated reference pages (data dictionary, inconsistencies) into the
    staged ``chapters/``;
 4. **notebooks**: execute every staged ``chapters/*.ipynb`` with papermill, injecting
-   ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``, which also
-   sets ``CALAIM_PUBLIC=1`` for the kernels), then strip run times and paths from the results;
+   ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``),
+   then strip run times and paths from the results;
 5. **jupyter-book**: ``jupyter-book build`` on the staged tree with ``-W -n --keep-going``
    (any warning fails the build);
 6. **privacy**: search every text file of the new HTML for the respondent ids of the data
@@ -707,10 +707,8 @@ def _build_steps(data, wave, min_base, out: Path, source, registry, log: Log, jo
     params = {"data_path": nb_data, "wave": str(wave), "min_base": int(min_base)}
     if public:
         params["public"] = True
-    from calaim.stats.tables import PUBLIC_ENV
-
     try:
-        executed = execute_notebooks(stage, params, jobs=jobs, log=log, env={PUBLIC_ENV: "1" if public else "0"})
+        executed = execute_notebooks(stage, params, jobs=jobs, log=log)
     except BuildInterrupted:
         raise
     except BuildError as exc:

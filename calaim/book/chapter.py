@@ -11,7 +11,6 @@ module itself prints nothing.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,6 +159,14 @@ def is_synthetic(path: Path) -> bool:
     return False
 
 
+def content_hash(path: Path) -> str:
+    """sha256 of a data file's bytes, plus the codebook's, which the derived frame depends on:
+    what the prepared-data cache is keyed by."""
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(codebook.DEFAULT_PATH.read_bytes())
+    return digest.hexdigest()
+
+
 def prepared_path(path: Path) -> Path:
     """Where the build stores the validated, derived frame of a staged data file."""
     return path.with_name(path.name + ".prepared.pkl")
@@ -180,7 +187,7 @@ def write_prepared(path: Path, cb: codebook.Codebook | None = None) -> Path:
     load the pickle instead of reading, validating and deriving the file again each."""
     df, warnings = prepare(path, cb)
     target = prepared_path(path)
-    pd.to_pickle({"frame": df, "warnings": warnings, "size": path.stat().st_size}, target)
+    pd.to_pickle({"frame": df, "warnings": warnings, "sha256": content_hash(path)}, target)
     return target
 
 
@@ -194,19 +201,19 @@ def setup(
     """Load, validate and derive the chapter's data; set the plotting theme.
 
     ``data_path`` empty means the synthetic default. ``public`` asks for the stricter disclosure
-    rules of a public release (see :mod:`calaim.stats.tables`): it sets :func:`calaim.stats.tables.set_policy`
-    for the whole kernel, and so does the environment variable ``CALAIM_PUBLIC=1``, which
-    ``calaim build --public`` sets for every notebook (a notebook that does not pass ``public``
-    on is still public). Invalid data raise :class:`calaim.data.validate.DataError` listing every problem.
+    rules of a public release (see :mod:`calaim.stats.estimate`): it sets :func:`calaim.stats.tables.set_policy`
+    for the whole kernel. ``calaim build --public`` injects ``public = True`` into every notebook as a
+    papermill parameter; nothing is read from the environment. Invalid data raise
+    :class:`calaim.data.validate.DataError` listing every problem.
     """
-    public = bool(public) or os.environ.get(tables.PUBLIC_ENV) == "1"
+    public = bool(public)
     tables.set_policy(min_count=tables.PUBLIC_MIN_COUNT if public else 0)
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
     cache = prepared_path(path)
     if cache.is_file():
         stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
-        if stored["size"] != path.stat().st_size:
+        if stored.get("sha256") != content_hash(path):
             raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
         df, warnings = stored["frame"], stored["warnings"]
     else:

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from calaim.book import plots
-from calaim.stats.tables import PUBLIC_MIN_COUNT
+from calaim.stats import estimate
 
 DATA_FOLDER = "figure_data"  # next to the notebook; gitignored in chapters/
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -147,7 +147,7 @@ def figure_data(data: pd.DataFrame, public: bool = False) -> pd.DataFrame:
         elif pd.api.types.is_float_dtype(t[c]):
             t[c] = t[c].round(4)
     if public and "count" in t:
-        small = t["count"].between(1, PUBLIC_MIN_COUNT - 1)
+        small = t["count"].map(estimate.DisclosurePolicy.for_release(True).small).astype(bool)
         for c in ("value", "ci_low", "ci_high"):
             if c in t:
                 t[c] = t[c].where(~small)

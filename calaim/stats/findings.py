@@ -1,7 +1,8 @@
 """The registry of published numbers, and published vs reproduced.
 
 ``data/published/findings.csv`` lists every number the report and the paper publish, one row
-each, with a declarative recipe for recomputing it from respondent-level data: the statistic
+each, with the chapter that shows it (``page``) and a declarative recipe for recomputing it from
+respondent-level data: the statistic
 (``share``, ``mean``, ``count``, ``rank``, ``n_selected``, ``odds_ratio`` or ``context``), the
 item, the response codes counted, the population asked, an optional subgroup, codes that leave
 the base, an optional ``min`` / ``max`` across several items or models, and how the published
@@ -21,6 +22,9 @@ smaller base; a mean within 0.3; counts, ranks and numbers of options selected e
 ratio when the published value lies inside the reproduced 95% confidence interval.
 
 Nothing here prints or writes files; :func:`load_registry` is the only function that reads one.
+
+Place in the flow: derive -> estimate (:mod:`calaim.stats.estimate` computes every share, mean
+and count here) -> **findings** (published vs reproduced) -> scorecards and key findings.
 """
 
 from __future__ import annotations
@@ -31,12 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from calaim import DATA_DIR
 from calaim.data import codebook, recode
-from calaim.stats import tables
+from calaim.stats import estimate, tables
 
 PUBLISHED_DIR = DATA_DIR / "published"
 DEFAULT_PATH = PUBLISHED_DIR / "findings.csv"
@@ -45,6 +47,7 @@ REGISTRY_COLUMNS = (
     "id",
     "source",
     "section",
+    "page",
     "figure",
     "statistic",
     "item",
@@ -70,34 +73,22 @@ TEXT_COLUMNS = tuple(c for c in REGISTRY_COLUMNS if c not in FLOAT_COLUMNS + INT
 
 SOURCES = ("report", "paper")
 SECTIONS = ("key_findings", "s1", "s2", "s3", "s4", "s5", "appendix_a", "appendix_b", "paper")
+#: The chapter (notebook name) that shows and explains a row; key findings link to it.
+PAGES = (
+    "key_findings",
+    "s1_implementer_views",
+    "s2_partnerships",
+    "s3_data_exchange",
+    "s4_ecm_cs",
+    "s5_other_programs",
+    "appendix_a_sample",
+    "appendix_b_collaboration",
+    "paper_sso",
+)
 STATISTICS = ("share", "mean", "count", "rank", "n_selected", "odds_ratio", "context")
 COMPARISONS = ("eq", "gt", "ge", "lt", "le")
 AGGREGATES = ("min", "max")
 STATUSES = ("match", "miss", "not in data", "context")
-
-#: Model ids and terms of the paper (calaim.stats.models is preferred when importable).
-MODEL_IDS = (
-    "participation",
-    "pilot",
-    "out_access",
-    "out_coordination",
-    "out_wellbeing",
-    "out_manage_needs",
-    "out_coordinate",
-    "out_grow",
-)
-TERMS = (
-    "single_county",
-    "pilot",
-    "prior_mc_contract",
-    "fte_lt50",
-    "nonprofit",
-    "contracted",
-    "manager",
-    "frontline",
-    "other_role",
-    "housing_provider",
-)
 
 #: Default tolerances.
 SHARE_TOL_LARGE, SHARE_TOL_SMALL, LARGE_BASE = 3.0, 6.0, 100
@@ -117,6 +108,7 @@ DERIVED_CODES: dict[str, object] = {
 RESULT_COLUMNS = [
     "id",
     "section",
+    "page",
     "figure",
     "description",
     "statistic",
@@ -206,13 +198,14 @@ def _allowed_codes(name: str, cb: codebook.Codebook, derived: set[str]):
     return None
 
 
-def _model_names():
+def _model_terms() -> dict[str, set[str] | None]:
+    """{model id: its term names} from :data:`calaim.stats.models.MODELS` (None: terms unknown);
+    empty when the models module cannot be imported."""
     try:
-        from calaim.stats import models  # noqa: PLC0415
-
-        return set(models.MODELS)
-    except Exception:  # the models module may not exist yet
-        return set(MODEL_IDS)
+        from calaim.stats import models  # noqa: PLC0415  (a registry can be checked without statsmodels' models)
+    except Exception:
+        return {}
+    return {m: (set(spec.terms) if hasattr(spec, "terms") else None) for m, spec in models.MODELS.items()}
 
 
 def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> list[str]:
@@ -229,7 +222,7 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
     derived = recode.derived_names(cb)
     known = set(cb.columns) | set(cb.items) | derived
     multi_items = {n for n, it in cb.items.items() if it.type == "multi"}
-    model_names = _model_names()
+    model_terms = _model_terms()
 
     ids = raw["id"].astype(str).str.strip() if "id" in raw else pd.Series([], dtype=str)
     for dup in sorted(set(ids[ids.duplicated()])):
@@ -258,6 +251,8 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
             bad(f"unknown source {source!r}")
         if section not in SECTIONS:
             bad(f"unknown section {section!r}")
+        if g(row, "page") not in PAGES:
+            bad(f"unknown page {g(row, 'page')!r} (one of: {', '.join(PAGES)})")
         if stat not in STATISTICS:
             bad(f"unknown statistic {stat!r}")
         if comparison and comparison not in COMPARISONS:
@@ -294,10 +289,10 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
             else:
                 mids = model.split("|")
                 for m in mids:
-                    if m not in model_names:
+                    if m not in model_terms:
                         bad(f"unknown model {m!r}")
-                if term not in TERMS:
-                    bad(f"unknown term {term!r}")
+                    elif model_terms[m] is not None and term not in model_terms[m]:
+                        bad(f"unknown term {term!r} in model {m!r}")
                 if aggregate and len(mids) < 2:
                     bad(f"aggregate {aggregate!r} needs several models")
                 if len(mids) > 1 and not aggregate:
@@ -369,8 +364,9 @@ class _Absent(Exception):
 
 
 class _Evaluator:
-    def __init__(self, frame: pd.DataFrame, cb: codebook.Codebook):
+    def __init__(self, frame: pd.DataFrame, cb: codebook.Codebook, min_base: int, policy: estimate.DisclosurePolicy):
         self.frame, self.cb = frame, cb
+        self.min_base, self.policy = min_base, policy
         self.n = len(frame)
         self._arr: dict[str, np.ndarray | None] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
@@ -413,22 +409,11 @@ class _Evaluator:
         return v[keep]
 
     # ---------------------------------------------------------------- statistics
-    def share(self, item, codes, mask, exclude):
-        v = self.answered(item, mask, exclude)
-        n = v.size
-        k = int(np.isin(v, codes).sum())
-        return (100.0 * k / n if n else np.nan), n, k
+    def share(self, item, codes, mask, exclude) -> estimate.Estimate:
+        return estimate.share(self.answered(item, mask, exclude), codes, self.min_base, self.policy)
 
-    def mean(self, item, mask, exclude):
-        v = self.answered(item, mask, exclude)
-        n = v.size
-        if not n:
-            return np.nan, 0, np.nan, np.nan
-        m = float(v.mean())
-        if n > 1:
-            half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n))
-            return m, n, m - half, m + half
-        return m, n, np.nan, np.nan
+    def mean(self, item, mask, exclude) -> estimate.Estimate:
+        return estimate.mean(self.answered(item, mask, exclude), self.min_base, self.policy)
 
     def options_of(self, column: str) -> list[str]:
         col = self.cb.columns.get(column)
@@ -492,11 +477,10 @@ class _Evaluator:
 
         if stat == "count":
             if not items:
-                n = int(mask.sum())
-                out.update(reproduced=float(n), base=n)
+                e = estimate.count(np.ones(int(mask.sum())), policy=self.policy)
             else:
-                v = self.answered(items[0], mask, exclude)
-                out.update(reproduced=float(np.isin(v, codes).sum() if codes else v.size), base=v.size)
+                e = estimate.count(self.answered(items[0], mask, exclude), codes or None, self.policy)
+            out.update(reproduced=e.value, base=e.base, estimate=e)
             return out
 
         if stat == "n_selected":
@@ -513,30 +497,24 @@ class _Evaluator:
             self.arr(item)
             cols = self.options_of(item)
             shares = {c: self.share(c, codes or (1.0,), mask, exclude) for c in cols}
-            own, n, k = shares[item]
+            own = shares[item].value
             if np.isnan(own):
                 raise _Absent("empty base")
-            higher = sum(1 for c, (s, _, _) in shares.items() if c != item and not np.isnan(s) and s > own + 1e-12)
-            out.update(reproduced=float(1 + higher), base=n)
+            higher = sum(1 for c, e in shares.items() if c != item and not np.isnan(e.value) and e.value > own + 1e-12)
+            out.update(reproduced=float(1 + higher), base=shares[item].base)
             return out
 
         if stat in {"share", "mean"}:
-            results = []
-            for it in items:
-                if stat == "share":
-                    p, n, k = self.share(it, codes, mask, exclude)
-                    results.append((p, n, k, np.nan, np.nan))
-                else:
-                    m, n, lo, hi = self.mean(it, mask, exclude)
-                    results.append((m, n, np.nan, lo, hi))
-            values = [x[0] for x in results]
+            compute = self.share if stat == "share" else (lambda it, _codes, m, ex: self.mean(it, m, ex))
+            results = [compute(it, codes, mask, exclude) for it in items]
+            values = [e.value for e in results]
             if all(np.isnan(values)):
                 raise _Absent("empty base")
             j = int(pick(values)) if pick else 0
-            value, n, k, lo, hi = results[j]
-            out.update(reproduced=value, base=n, k=k, ci_low=lo, ci_high=hi)
+            e = results[j]
+            out.update(reproduced=e.value, base=e.base, k=e.count, ci_low=e.ci_low, ci_high=e.ci_high, estimate=e)
             if agg:
-                empty = [it for it, x in zip(items, results, strict=True) if np.isnan(x[0])]
+                empty = [it for it, x in zip(items, results, strict=True) if np.isnan(x.value)]
                 out["note"] = f"{agg} over {len(items)} items: {items[j]}"
                 if empty:
                     out["note"] += f"; empty: {', '.join(empty)}"
@@ -588,7 +566,9 @@ def evaluate(
     cb = cb or codebook.load()
     reg = load_registry() if registry is None else _typed(registry)
     frame = df if "pop_complete" in df.columns else recode.derive(df, cb)
-    ev = _Evaluator(frame, cb)
+    policy = estimate.DisclosurePolicy(min_count)
+    ev = _Evaluator(frame, cb, min_base, policy)
+    estimates: list[estimate.Estimate | None] = []
 
     records = []
     for r in reg[list(REGISTRY_COLUMNS)].to_dict("records"):
@@ -597,6 +577,7 @@ def evaluate(
             for c in (
                 "id",
                 "section",
+                "page",
                 "figure",
                 "description",
                 "statistic",
@@ -623,6 +604,7 @@ def evaluate(
                 note="",
             )
             records.append(rec)
+            estimates.append(None)
             continue
         try:
             res = ev.row(r)
@@ -639,6 +621,7 @@ def evaluate(
                 note=str(exc),
             )
             records.append(rec)
+            estimates.append(None)
             continue
         except (ValueError, KeyError) as exc:  # a malformed row: report it, do not stop the book
             rec.update(
@@ -653,21 +636,15 @@ def evaluate(
                 note=f"cannot evaluate: {exc}",
             )
             records.append(rec)
+            estimates.append(None)
             continue
+        estimates.append(res.pop("estimate", None))
         rec.update(res, tolerance=np.nan, status="computed", suppressed=False)
         records.append(rec)
 
     out = pd.DataFrame.from_records(records)
     if out.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-
-    # Wilson intervals for all shares at once
-    is_share = (out["statistic"] == "share") & out["k"].notna() & (out["base"] > 0)
-    if is_share.any():
-        k, n = out.loc[is_share, "k"].to_numpy(float), out.loc[is_share, "base"].to_numpy(float)
-        lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
-        out.loc[is_share, "ci_low"] = 100 * np.asarray(lo)
-        out.loc[is_share, "ci_high"] = 100 * np.asarray(hi)
 
     # tolerance, status, suppression
     computed = out["status"] == "computed"
@@ -685,10 +662,11 @@ def evaluate(
         ok = _compare(row.comparison, row.reproduced, row.published, t, (row.ci_low, row.ci_high), use_ci)
         tol.append(np.nan if (directional or use_ci) else t)
         status.append("match" if ok else "miss")
-        small = row.statistic in {"share", "mean", "rank", "odds_ratio"} and (pd.isna(row.base) or row.base < min_base)
-        if min_count:
-            counted = row.k if row.statistic == "share" else row.reproduced if row.statistic == "count" else np.nan
-            small = small or tiny(row.base) or tiny(counted) or (not pd.isna(counted) and tiny(row.base - counted))
+        if estimates[i] is not None:  # shares, means and counts: the kernel's rules
+            small = estimates[i].suppressed
+        else:  # ranks and odds ratios need min_base; any estimate on a tiny base is suppressed
+            small = row.statistic in {"rank", "odds_ratio"} and (pd.isna(row.base) or row.base < min_base)
+            small = small or tiny(row.base)
         suppressed.append(bool(small))
     out["tolerance"] = tol
     out["status"] = status

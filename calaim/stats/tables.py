@@ -8,48 +8,32 @@ DataFrames; none print, plot or write files. The conventions are the report's:
 * sectors overlap, so a table "by sector" counts a respondent in each sector they belong to;
 * an estimate on a base below ``min_base`` is suppressed (value and CI set to missing, with
   ``suppressed`` = True), as the report does for small groups;
-* under a public-release policy (:func:`set_policy`, set by ``chapter.setup(..., public=True)``
-  and by ``calaim build --public``) no count of 1 to ``min_count - 1`` respondents is shown
+* under a public-release policy (:func:`set_policy`, set by ``chapter.setup(..., public=True)``,
+  to which ``calaim build --public`` passes ``public``) no count of 1 to ``min_count - 1`` respondents is shown
   (11 for a public release, the usual small-cell rule): a share whose count, or whose base minus
   count, is that small is suppressed with its count; a base that small is hidden (NaN) and its
   estimate suppressed. With the default policy (``min_count`` 0) nothing changes.
 
-Confidence intervals for shares are Wilson score intervals (statsmodels
-``proportion_confint(method="wilson")``), which behave well near 0% and 100% and on small bases;
-for means, t intervals. They describe sampling noise only: the survey is a convenience sample.
+Every share and mean, with its CI and these rules, comes from the estimate kernel
+(:mod:`calaim.stats.estimate`; Wilson score intervals for shares, which behave well near 0% and
+100% and on small bases; t intervals for means); the tables here are its released form. The
+intervals describe sampling noise only: the survey is a convenience sample.
+
+Place in the flow: derive -> estimate -> **tables** (chapters' tables and figure CSVs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
-DEFAULT_MIN_BASE = 30
-PUBLIC_MIN_COUNT = 11  # a public release shows no count of 1 to 10 respondents
-PUBLIC_ENV = "CALAIM_PUBLIC"  # "1": chapter.setup applies the public policy (calaim build --public sets it)
+from calaim.stats import estimate
+from calaim.stats.estimate import DEFAULT_MIN_BASE, DisclosurePolicy
 
-
-@dataclass(frozen=True)
-class DisclosurePolicy:
-    """Disclosure rules on top of ``min_base``: ``min_count`` 0 (the default) adds none;
-    ``PUBLIC_MIN_COUNT`` (public releases) forbids showing 1 to ``min_count - 1`` respondents."""
-
-    min_count: int = 0
-
-    @property
-    def public(self) -> bool:
-        return self.min_count > 1
-
-    def small(self, k) -> bool:
-        """True when ``k`` respondents is a count that may not be shown (1 <= k < min_count);
-        False for a missing ``k``."""
-        return bool(not pd.isna(k) and 0 < k < self.min_count)
-
+PUBLIC_MIN_COUNT = estimate.PUBLIC_MIN_COUNT
+wilson = estimate.wilson  # the kernel's Wilson interval, for a share a notebook computes itself
 
 _policy = DisclosurePolicy()
 
@@ -107,15 +91,6 @@ def count_answers(frame: pd.DataFrame, column: str, mask: pd.Series, codes, excl
     return int(values.isin(_codes(codes)).sum()), int(values.size)
 
 
-def wilson(k, n, alpha: float = 0.05):
-    """Wilson score interval for k successes out of n, as proportions (arrays allowed)."""
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo, hi = proportion_confint(k, np.where(n > 0, n, np.nan), alpha=alpha, method="wilson")
-    return lo, hi
-
-
 def share(
     frame: pd.DataFrame,
     column: str,
@@ -125,20 +100,10 @@ def share(
     exclude=(),
     min_base: int = DEFAULT_MIN_BASE,
 ) -> dict:
-    """Percent of the base whose ``column`` is in ``codes``, with base, count and Wilson CI."""
+    """Percent of the base whose ``column`` is in ``codes``, with base, count and Wilson CI
+    (:func:`calaim.stats.estimate.share_of`, in its released form)."""
     k, n = count_answers(frame, column, mask_of(frame, population, subgroup), codes, exclude)
-    lo, hi = wilson(k, n)
-    pct = 100 * k / n if n else np.nan
-    pol = _policy
-    suppressed = n < min_base or pol.small(k) or pol.small(n - k)
-    return {
-        "value": np.nan if suppressed else pct,
-        "ci_low": np.nan if suppressed else 100 * float(lo),
-        "ci_high": np.nan if suppressed else 100 * float(hi),
-        "count": np.nan if suppressed and pol.public else k,
-        "base": np.nan if pol.small(n) else n,
-        "suppressed": suppressed,
-    }
+    return estimate.share_of(k, n, min_base, _policy).released()
 
 
 def mean(
@@ -149,24 +114,13 @@ def mean(
     exclude=(),
     min_base: int = DEFAULT_MIN_BASE,
 ) -> dict:
-    """Mean of a numeric column with a t interval."""
+    """Mean of a numeric column with a t interval (:func:`calaim.stats.estimate.mean`)."""
     mask = mask_of(frame, population, subgroup)
     values = pd.to_numeric(frame.loc[mask, column], errors="coerce")
     values = values[values.notna() & ~values.isin(_codes(exclude))].astype(float)
-    n = int(values.size)
-    m = float(values.mean()) if n else np.nan
-    if n > 1:
-        half = stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n)
-    else:
-        half = np.nan
-    suppressed = n < min_base or _policy.small(n)
-    return {
-        "value": np.nan if suppressed else m,
-        "ci_low": np.nan if suppressed else m - half,
-        "ci_high": np.nan if suppressed else m + half,
-        "base": np.nan if _policy.small(n) else n,
-        "suppressed": suppressed,
-    }
+    out = estimate.mean(values.to_numpy(), min_base, _policy).released()
+    del out["count"]
+    return out
 
 
 def distribution(
