@@ -1,6 +1,6 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--wave LABEL] [--min-base N] [--public] [--out DIR]
+calaim build [--data PATH] [--wave LABEL] [--min-base N] [--public] [--out DIR] [--no-cache]
 calaim validate PATH
 calaim synth [--n N] [--seed S] [--out PATH]
 """
@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--jobs", type=_positive_int, default=None, metavar="N", help="notebooks executed at once (default: cores)"
     )
+    b.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="execute every notebook, ignoring the execution cache in OUT/.cache (it is still refreshed)",
+    )
     b.add_argument("--source", default=None, metavar="DIR", help=argparse.SUPPRESS)  # book sources (tests)
     b.add_argument("--registry", default=None, metavar="CSV", help=argparse.SUPPRESS)  # findings registry (tests)
 
@@ -112,6 +117,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             out=out,
             jobs=args.jobs,
             public=args.public,
+            use_cache=not args.no_cache,
             **kwargs,
         )
     except build.BuildInterrupted as exc:

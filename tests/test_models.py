@@ -319,46 +319,6 @@ def test_average_marginal_effect_of_a_lone_binary_predictor_is_the_difference_in
         models.marginal_effects(models._fit(pd.DataFrame({"y": y, "x": x}), "y ~ x", estimator="firth"))
 
 
-# ---------------------------------------------------------------------------- mediation
-def _mediated(n=3000, direct=0.0, seed=5):
-    """x raises m strongly and m raises y strongly; x's direct effect on y is ``direct``."""
-    rng = np.random.default_rng(seed)
-    x = rng.binomial(1, 0.5, n).astype(float)
-    z = rng.binomial(1, 0.4, n).astype(float)
-    m = rng.binomial(1, 1 / (1 + np.exp(-(-1.5 + 2.0 * x + 0.3 * z)))).astype(float)
-    y = rng.binomial(1, 1 / (1 + np.exp(-(-1.0 + 2.0 * m + direct * x + 0.2 * z)))).astype(float)
-    return pd.DataFrame({"x": x, "m": m, "y": y, "z": z, "pop_all": True})
-
-
-def test_mediation_finds_a_purely_indirect_path():
-    df = _mediated()
-    res = models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200, seed=1)
-    by = res.set_index("effect")
-    indirect, direct = by.loc["indirect (through the mediator)"], by.loc["direct"]
-    assert indirect["ci_low_pp"] > 10  # x -> m -> y moves y by tens of points
-    assert direct["ci_low_pp"] < 0 < direct["ci_high_pp"]
-    assert by.loc["total", "estimate_pp"] == pytest.approx(indirect["estimate_pp"] + direct["estimate_pp"], abs=0.5)
-    assert (res["n"] == len(df)).all() and (res["method"] == "bootstrap").all()  # auto: a base under 5,000
-    parametric = models.mediation(
-        df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200, seed=1, method="parametric"
-    ).set_index("effect")
-    assert parametric.loc["indirect (through the mediator)", "estimate_pp"] == pytest.approx(
-        indirect["estimate_pp"], abs=2
-    )
-    assert parametric.loc["direct", "ci_low_pp"] < 0 < parametric.loc["direct", "ci_high_pp"]
-    with pytest.raises(ValueError, match="unknown mediation method"):
-        models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", method="sobel")
-    again = models.mediation(df, "x", mediator="m", outcome="y", covariates=("z",), population="all", n_rep=200, seed=1)
-    pd.testing.assert_frame_equal(res, again)  # seeded: the same bootstrap every time
-
-
-def test_mediation_names_missing_columns():
-    with pytest.raises(KeyError, match="not in this data set: m"):
-        models.mediation(
-            _mediated(200).drop(columns="m"), "x", mediator="m", outcome="y", covariates=(), population="all"
-        )
-
-
 # ---------------------------------------------------------------------------- coverage
 @pytest.mark.slow
 def test_wald_intervals_cover_the_true_odds_ratio_about_95_percent_of_the_time():
@@ -377,10 +337,3 @@ def test_wald_intervals_cover_the_true_odds_ratio_about_95_percent_of_the_time()
             hits[t] += table.loc[t, "ci_low"] <= np.exp(b) <= table.loc[t, "ci_high"]
     for t, k in hits.items():
         assert 0.91 <= k / reps <= 0.985, (t, k / reps)
-
-
-def test_mediation_refuses_an_empty_or_flat_base():
-    with pytest.raises(ValueError, match="complete cases"):
-        models.mediation(_mediated(10), "x", mediator="m", outcome="y", covariates=(), population="all")
-    with pytest.raises(ValueError, match="does not vary"):
-        models.mediation(_mediated(200).assign(m=1.0), "x", mediator="m", outcome="y", covariates=(), population="all")

@@ -301,6 +301,7 @@ def execute_notebooks(
     jobs: int | None = None,
     log: Log = None,
     env: Mapping[str, str] | None = None,
+    cache: Any = None,
 ) -> list[Path]:
     """Execute every ``<stage>/chapters/*.ipynb`` in place with papermill, ``jobs`` at a time.
 
@@ -309,7 +310,9 @@ def execute_notebooks(
     tqdm bar). ``env`` adds environment variables for the kernels (the worker processes' own
     environment, which papermill's kernels inherit). Works with zero notebooks. If any notebook
     fails, the others still finish, then BuildError names every failing chapter with its cell and
-    error; the executed copies stay in the staging tree for inspection.
+    error; the executed copies stay in the staging tree for inspection. With ``cache`` (a
+    :class:`calaim.book.cache.NotebookCache`) a notebook whose key is stored is restored instead of
+    executed ("from cache"), and every notebook executed successfully is stored.
     """
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -319,18 +322,27 @@ def execute_notebooks(
     notebooks = toc_notebooks(stage)
     if not notebooks:
         return []
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(notebooks)))
+    keys = {nb: cache.key(nb) for nb in notebooks} if cache is not None else {}
+    to_run = [nb for nb in notebooks if not (cache is not None and cache.restore(nb, keys[nb]))]
+    for nb in notebooks:
+        if nb not in to_run:
+            log(f"        from cache  {nb.name}")
+    if not to_run:
+        return notebooks
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(to_run)))
     failures: list[str] = []
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_set_env, initargs=(dict(env or {}),))
     try:
-        with tqdm(total=len(notebooks), desc="chapters", unit="nb", file=sys.stderr) as bar:
-            futures = {pool.submit(_execute_one, nb, params): nb for nb in notebooks}
+        with tqdm(total=len(to_run), desc="chapters", unit="nb", file=sys.stderr) as bar:
+            futures = {pool.submit(_execute_one, nb, params): nb for nb in to_run}
             for fut in as_completed(futures):
                 nb = futures[fut]
                 exc = fut.exception()
                 failure = describe_failure(nb, exc) if exc is not None else fut.result()
                 if failure is None:
-                    bar.write(f"        ok      {nb.name}", file=sys.stderr)
+                    if cache is not None:
+                        cache.store(nb, keys[nb])
+                    bar.write(f"        executed    {nb.name}", file=sys.stderr)
                 else:
                     failures.append(failure)
                     bar.write(f"        FAILED  {failure}", file=sys.stderr)
@@ -640,11 +652,14 @@ def build(
     log: Log = _stderr,
     jobs: int | None = None,
     public: bool = False,
+    use_cache: bool = True,
 ) -> BuildResult:
     """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays.
 
     ``public`` applies the public-release disclosure rules (no count below
-    :data:`calaim.stats.tables.PUBLIC_MIN_COUNT`) in every chapter.
+    :data:`calaim.stats.tables.PUBLIC_MIN_COUNT`) in every chapter. Executed notebooks are
+    cached under ``<out>/.cache`` (:mod:`calaim.book.cache`); ``use_cache=False`` executes them
+    all (and refreshes the cache).
 
     One build per output folder (:class:`BuildLock`). SIGINT / SIGTERM raise
     :class:`BuildInterrupted` after the workers and kernels are killed and the staging folder
@@ -655,7 +670,7 @@ def build(
     stage = out / STAGE_NAME
     with BuildLock(out, log), stop_on_signals():
         try:
-            return _build_steps(data, wave, min_base, out, source, registry, log, jobs, public)
+            return _build_steps(data, wave, min_base, out, source, registry, log, jobs, public, use_cache)
         except BuildInterrupted:
             kill_children()
             shutil.rmtree(stage, ignore_errors=True)
@@ -674,7 +689,9 @@ def build(
 STAGE_NAME = ".staging-html"
 
 
-def _build_steps(data, wave, min_base, out: Path, source, registry, log: Log, jobs, public) -> BuildResult:
+def _build_steps(
+    data, wave, min_base, out: Path, source, registry, log: Log, jobs, public, use_cache=True
+) -> BuildResult:
     """The seven steps of :func:`build`, run under its lock."""
     source = Path(source).resolve()
     stage = out / STAGE_NAME
@@ -707,8 +724,11 @@ def _build_steps(data, wave, min_base, out: Path, source, registry, log: Log, jo
     params = {"data_path": nb_data, "wave": str(wave), "min_base": int(min_base)}
     if public:
         params["public"] = True
+    from calaim.book.cache import CACHE_DIR, NotebookCache, build_key
+
+    cache = NotebookCache(out / CACHE_DIR, build_key(data_path, params, {}), read=use_cache)
     try:
-        executed = execute_notebooks(stage, params, jobs=jobs, log=log)
+        executed = execute_notebooks(stage, params, jobs=jobs, log=log, cache=cache)
     except BuildInterrupted:
         raise
     except BuildError as exc:

@@ -17,9 +17,9 @@ Beyond the maximum-likelihood (ML) fit the paper reports, :func:`fit_details` gi
 model with heteroskedasticity-consistent ("robust", HC) standard errors or with Firth's
 penalized likelihood (bias-reduced, finite under separation), fit statistics (n, events,
 McFadden's pseudo-R2, AUC) and average marginal effects in percentage points;
-:func:`compare_estimators` lays the three side by side and :func:`mediation` formalises the
+:func:`compare_estimators` lays the three side by side; :func:`calaim.stats.mediation.mediation` formalises the
 paper's suggested path size / nonprofit status -> pilot participation -> CalAIM participation
-with statsmodels' ``Mediation`` and bootstrap intervals.
+(in :mod:`calaim.stats.mediation`, with batched bootstrap refits).
 
 Every fit drops incomplete rows listwise and says how many it dropped. A fit that cannot give
 meaningful odds ratios (perfect or quasi-complete separation, non-convergence, a singular
@@ -36,7 +36,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import patsy
 import statsmodels.formula.api as smf
 from patsy import PatsyError
 from scipy import stats
@@ -692,105 +691,3 @@ def marginal_effects(fitted: FitResult) -> pd.DataFrame:
         }
     )
     return out.reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- mediation
-MEDIATION_COLUMNS = ["exposure", "effect", "estimate_pp", "ci_low_pp", "ci_high_pp", "p_value", "n", "n_rep", "method"]
-#: ``method="auto"`` bootstraps bases up to this size and simulates from the estimates' normal
-#: approximation ("parametric", the quasi-Bayesian default of Imai et al.'s R package) above it,
-#: where the two agree and refitting both models a thousand times would dominate the build.
-BOOTSTRAP_MAX_N = 5000
-_EFFECT_NAMES = {
-    "ACME (average)": "indirect (through the mediator)",
-    "ADE (average)": "direct",
-    "Total effect": "total",
-    "Prop. mediated (average)": "share mediated",
-}
-
-
-def mediation(
-    frame: pd.DataFrame,
-    exposure: str,
-    *,
-    mediator: str = "pilot",
-    outcome: str = "contracted",
-    covariates=("fte_lt50", "nonprofit", "single_county", "prior_mc_contract", ROLE_VAR, "housing_provider"),
-    population: str = "sso_analytic",
-    n_rep: int = 1000,
-    seed: int = 2023,
-    method: str = "auto",
-) -> pd.DataFrame:
-    """Mediation analysis of ``exposure -> mediator -> outcome`` (all 0/1) with statsmodels'
-    :class:`~statsmodels.stats.mediation.Mediation`: a logistic model of the mediator on the
-    exposure and the other covariates, a logistic model of the outcome on exposure, mediator and
-    covariates, and ``n_rep`` replicates (seeded) for the intervals: bootstrap resamples with
-    ``method="bootstrap"``, draws from the estimates' approximate normal distribution with
-    ``"parametric"``, and with ``"auto"`` the bootstrap up to :data:`BOOTSTRAP_MAX_N` complete
-    cases and the parametric draws above. Every bootstrap refit starts from the full-sample
-    estimates, which saves most Newton iterations.
-
-    Returns the average indirect effect (ACME), direct effect (ADE) and total effect in
-    percentage points of the outcome's probability, and the share mediated (indirect / total,
-    in percent), with 95% percentile intervals. These are causal quantities only under strong assumptions (no
-    unmeasured confounding of exposure, mediator and outcome; the mediator measured before the
-    outcome): with a cross-sectional convenience sample they describe a pattern that is
-    consistent with mediation, not evidence of it.
-    """
-    import statsmodels.api as sm
-    from statsmodels.stats.mediation import Mediation
-
-    others = [c for c in covariates if c not in (exposure, mediator)]
-    frame, mask = _base_mask(frame, population)
-    needed = [outcome, mediator, exposure, *others]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise KeyError(f"not in this data set: {', '.join(missing)}")
-    data = _model_frame(frame.loc[mask, needed].dropna()).reset_index(drop=True)
-    flat = [c for c in (outcome, mediator, exposure) if data[c].nunique() < 2]
-    if len(data) < 20 or flat:
-        why = f"{len(data)} complete cases" if len(data) < 20 else f"{', '.join(flat)} does not vary"
-        raise ValueError(f"mediation cannot be estimated: {why}")
-    rhs_m = " + ".join([exposure, *(term_expression(c) for c in others)])
-    rhs_o = " + ".join([exposure, mediator, *(term_expression(c) for c in others)])
-    # Design matrices are built once with patsy and the models given as arrays with named
-    # columns: Mediation then only swaps the exposure and mediator columns in each replicate
-    # (with formula models it would rebuild the design every time, about 50x slower).
-    y_o, x_o = patsy.dmatrices(f"{outcome} ~ {rhs_o}", data, return_type="dataframe")
-    y_m, x_m = patsy.dmatrices(f"{mediator} ~ {rhs_m}", data, return_type="dataframe")
-    binomial = sm.families.Binomial()
-    outcome_model = sm.GLM(y_o.iloc[:, 0], x_o, family=binomial)
-    mediator_model = sm.GLM(y_m.iloc[:, 0], x_m, family=binomial)
-    if method == "auto":
-        method = "bootstrap" if len(data) <= BOOTSTRAP_MAX_N else "parametric"
-    if method not in ("bootstrap", "parametric"):
-        raise ValueError(f"unknown mediation method {method!r}: bootstrap, parametric or auto")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start_o = outcome_model.fit().params.to_numpy()
-        start_m = mediator_model.fit().params.to_numpy()
-        med = Mediation(
-            outcome_model,
-            mediator_model,
-            exposure,
-            mediator,
-            outcome_fit_kwargs={"start_params": start_o},
-            mediator_fit_kwargs={"start_params": start_m},
-        ).fit(method=method, n_rep=n_rep, rng=np.random.default_rng(seed))
-        summary = med.summary(alpha=0.05)
-    rows = []
-    for key, label in _EFFECT_NAMES.items():
-        r = summary.loc[key]
-        rows.append(
-            {
-                "exposure": exposure,
-                "effect": label,
-                "estimate_pp": 100 * r["Estimate"],
-                "ci_low_pp": 100 * r["Lower CI bound"],
-                "ci_high_pp": 100 * r["Upper CI bound"],
-                "p_value": r["P-value"],
-                "n": len(data),
-                "n_rep": n_rep,
-                "method": method,
-            }
-        )
-    return pd.DataFrame(rows, columns=MEDIATION_COLUMNS)
