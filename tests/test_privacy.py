@@ -97,12 +97,12 @@ def id_data(tmp_path: Path, cb, n: int = 60) -> tuple[Path, list[str]]:
 def chapter_notebook(*code: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell('data_path = ""\nwave = "none"\nmin_base = 1')
+    params = nbformat.v4.new_code_cell('data_path = ""\nwave = "none"\nmin_base = 1\npublic = False')
     params.metadata["tags"] = ["parameters"]
     setup = nbformat.v4.new_code_cell(
         "from calaim.book import chapter\n"
         "from calaim.stats import tables\n"
-        "ctx = chapter.setup(data_path, wave, min_base)\n"
+        "ctx = chapter.setup(data_path, wave, min_base, public=public)\n"
         "print(f'public={ctx.public} min_count={tables.policy().min_count}')"
     )
     nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"), params, setup, *map(nbformat.v4.new_code_cell, code)]
