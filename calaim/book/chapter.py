@@ -88,6 +88,10 @@ class Context:
             )
         if self.wave != PUBLISHED_WAVE:
             lines.append(f"The published column shows the 2023 report's values for comparison with wave {self.wave}.")
+        if self.data_path.suffix.lower() == ".csv":
+            from calaim.data.conventions import csv_na_note
+
+            lines.append(csv_na_note())
         for w in self.warnings:
             lines.append(f"Data warning: {w}")
         lines.append(":::")
