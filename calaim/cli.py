@@ -1,7 +1,8 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--wave LABEL] [--min-base N] [--public] [--out DIR] [--no-cache]
-calaim validate PATH
+calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--out DIR] [--no-cache]
+calaim validate PATH [--crosswalk MAP] [--user-missing answer|missing]
+calaim crosswalk PATH [--out MAP.csv]
 calaim synth [--n N] [--seed S] [--out PATH]
 """
 
@@ -69,11 +70,27 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="execute every notebook, ignoring the execution cache in OUT/.cache (it is still refreshed)",
     )
+    _crosswalk_option(b)
     b.add_argument("--source", default=None, metavar="DIR", help=argparse.SUPPRESS)  # book sources (tests)
     b.add_argument("--registry", default=None, metavar="CSV", help=argparse.SUPPRESS)  # findings registry (tests)
 
     v = sub.add_parser("validate", help="check a data file against the codebook", description="Check a data file.")
     v.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta)")
+    _crosswalk_option(v)
+    v.add_argument(
+        "--user-missing",
+        choices=["answer", "missing"],
+        default="answer",
+        help="a declared-missing SPSS/Stata code that the codebook lists as an answer (9 = Unsure): keep it as an "
+        "answer (default) or treat it as missing",
+    )
+    x = sub.add_parser(
+        "crosswalk",
+        help="draft a crosswalk (vendor columns -> codebook columns) for a data file",
+        description="Draft a crosswalk by matching column names, variable labels and value labels to the codebook.",
+    )
+    x.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta)")
+    x.add_argument("--out", default=None, metavar="MAP.csv", help="where to write the draft (default: print it)")
 
     s = sub.add_parser("synth", help="write a synthetic data set", description="Write a synthetic data set.")
     s.add_argument("--n", type=_positive_int, default=None, help="number of respondents (default: the generator's)")
@@ -86,6 +103,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="only these notebooks (default: all)")
     return parser
+
+
+def _crosswalk_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--crosswalk",
+        default=None,
+        metavar="MAP",
+        help="CSV with columns source,target (optional source_value,target_value) applied before validation",
+    )
+
+
+def _cmd_crosswalk(args: argparse.Namespace) -> int:
+    from calaim.data import codebook, crosswalk
+
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 1
+    cols, labels, values = crosswalk.file_metadata(path)
+    result = crosswalk.draft(cols, labels, values, codebook.load())
+    text = result.table.to_csv(index=False, lineterminator="\n")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}: {len(cols) - len(result.unmatched)} of {len(cols)} columns matched")
+    else:
+        print(text, end="")
+    if result.unmatched:
+        print(f"unmatched columns ({len(result.unmatched)}): {', '.join(result.unmatched)}", file=sys.stderr)
+    return 0
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
@@ -118,6 +164,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             public=args.public,
             use_cache=not args.no_cache,
+            crosswalk=args.crosswalk,
             **kwargs,
         )
     except build.BuildInterrupted as exc:
@@ -146,10 +193,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"error: no such file: {path}", file=sys.stderr)
         return 1
+    from calaim.data import codebook
+    from calaim.data import crosswalk as calaim_crosswalk
     from calaim.data import io as calaim_io
 
     try:
-        df = calaim_io.load(path)
+        cb = codebook.load()
+        xw = calaim_crosswalk.load(args.crosswalk, cb) if args.crosswalk else None
+        df = calaim_io.load(path, cb, crosswalk=xw, user_missing=args.user_missing)
     except Exception as exc:  # noqa: BLE001 - DataError lists every problem; anything else is one
         problems = getattr(exc, "problems", None)
         if problems:
@@ -186,7 +237,13 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": _cmd_build, "validate": _cmd_validate, "synth": _cmd_synth, "refresh": _cmd_refresh}
+COMMANDS = {
+    "build": _cmd_build,
+    "validate": _cmd_validate,
+    "synth": _cmd_synth,
+    "refresh": _cmd_refresh,
+    "crosswalk": _cmd_crosswalk,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -176,20 +176,24 @@ def prepared_path(path: Path) -> Path:
     return path.with_name(path.name + ".prepared.pkl")
 
 
-def prepare(path: Path, cb: codebook.Codebook | None = None) -> tuple[pd.DataFrame, list[str]]:
+def prepare(
+    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """Read, validate (raising DataError on errors) and derive a data file; return the derived
-    frame and the warnings of reading and validating it (shown in every chapter's header)."""
+    frame and the warnings of reading and validating it (shown in every chapter's header).
+    ``crosswalk``: a map file (:mod:`calaim.data.crosswalk`) applied before validation."""
+    from calaim.data import crosswalk as xw
     from calaim.data import io
 
     cb = cb or codebook.load()
-    raw = io.load(path, cb)
+    raw = io.load(path, cb, crosswalk=xw.load(crosswalk, cb) if crosswalk else None)
     return recode.derive(raw, cb), list(raw.attrs.get("warnings", []))
 
 
-def write_prepared(path: Path, cb: codebook.Codebook | None = None) -> Path:
+def write_prepared(path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None) -> Path:
     """Prepare a staged data file once for all chapters (the build calls this): chapters then
     load the pickle instead of reading, validating and deriving the file again each."""
-    df, warnings = prepare(path, cb)
+    df, warnings = prepare(path, cb, crosswalk)
     target = prepared_path(path)
     pd.to_pickle({"frame": df, "warnings": warnings, "sha256": content_hash(path)}, target)
     return target

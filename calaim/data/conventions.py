@@ -40,9 +40,7 @@ def csv_na_note() -> str:
 
 
 def _warn(kind: str, file: str, message: str, column=None, values=()) -> Problem:
-    return Problem(
-        kind=kind, file=file, column=column, rows=[], values=list(values), message=message, severity=WARNING
-    )
+    return Problem(kind=kind, file=file, column=column, rows=[], values=list(values), message=message, severity=WARNING)
 
 
 def declared_missing(meta, fmt: str) -> dict[str, list]:
