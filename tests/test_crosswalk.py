@@ -117,3 +117,13 @@ def test_value_recode(tmp_path, cb, base):
     m = _map(tmp_path, "source,target,source_value,target_value\nECM,ecm_provider,5,1\nECM,ecm_provider,6,No\n")
     got = io.load(data, cb, crosswalk=crosswalk.load(m, cb))
     pd.testing.assert_series_equal(got["ecm_provider"], base["ecm_provider"])
+
+
+def test_draft_fuzzy_label_and_unmatched(cb):
+    """A reworded label still finds its column (lower confidence); a column with nothing alike is unmatched."""
+    label = cb.columns["org_type"].label
+    d = crosswalk.draft(["Q5", "ZZ9"], {"Q5": label.replace("works at", "works for"), "ZZ9": "xyzzy"}, {}, cb)
+    row = d.table.set_index("source").loc["Q5"]
+    assert row["target"] == "org_type" and 0.6 <= row["confidence"] < 0.95
+    assert row["basis"] == "similar variable label"
+    assert d.unmatched == ("ZZ9",)

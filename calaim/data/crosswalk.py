@@ -272,15 +272,16 @@ def draft(columns: list[str], labels: dict[str, str], value_labels: dict[str, di
         if s.casefold() in by_name:
             options[by_name[s.casefold()]] = (1.0, "name")
         lab = _norm(labels.get(src, ""))
-        if lab:
-            if lab in by_label:
-                options.setdefault(by_label[lab], (0.95, "variable label"))
-            for close in difflib.get_close_matches(lab, label_keys, n=3, cutoff=MIN_CONFIDENCE):
-                ratio = difflib.SequenceMatcher(None, lab, close).ratio()
-                options.setdefault(by_label[close], (0.9 * ratio, "similar variable label"))
-        for close in difflib.get_close_matches(s.casefold(), name_keys, n=3, cutoff=0.75):
-            ratio = difflib.SequenceMatcher(None, s.casefold(), close).ratio()
-            options.setdefault(by_name[close], (0.8 * ratio, "similar name"))
+        if lab in by_label:
+            options.setdefault(by_label[lab], (0.95, "variable label"))
+        if not options:  # fuzzy matching only where nothing matched exactly (it is the slow part)
+            if lab:
+                for close in difflib.get_close_matches(lab, label_keys, n=3, cutoff=MIN_CONFIDENCE):
+                    ratio = difflib.SequenceMatcher(None, lab, close).ratio()
+                    options.setdefault(by_label[close], (0.9 * ratio, "similar variable label"))
+            for close in difflib.get_close_matches(s.casefold(), name_keys, n=3, cutoff=0.75):
+                ratio = difflib.SequenceMatcher(None, s.casefold(), close).ratio()
+                options.setdefault(by_name[close], (0.8 * ratio, "similar name"))
         for target, (conf, basis) in options.items():
             vs = _value_score(value_labels.get(src, {}), cb.columns[target], cb)
             if vs is not None and conf < 1.0:
