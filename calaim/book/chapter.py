@@ -19,6 +19,7 @@ import pandas as pd
 
 from calaim import DATA_DIR
 from calaim.book import plots
+from calaim.book.display import MISSING_NOTE
 from calaim.data import codebook, recode
 from calaim.stats import tables
 
@@ -36,6 +37,7 @@ class Context:
     synthetic: bool
     public: bool = False
     warnings: list = field(default_factory=list)
+    empty: list = field(default_factory=list)  # codebook columns present but empty in every row (dropped)
     _evaluated: pd.DataFrame | None = None
 
     # ----------------------------------------------------------------- facts
@@ -61,7 +63,16 @@ class Context:
         return {it.column_name(k): label for k, label in it.parts.items() if it.column_name(k) in self.df.columns}
 
     def missing_note(self, what: str, columns) -> str:
-        return f"*{what}: not in this data set* (missing column(s): {', '.join(f'`{c}`' for c in columns)})."
+        """The one note for an absent item, wherever a figure or table would have been."""
+        columns = list(columns)
+        empty = [c for c in columns if c in self.empty]
+        absent = [c for c in columns if c not in self.empty]
+        parts = []
+        if absent:
+            parts.append(f"missing column(s): {', '.join(f'`{c}`' for c in absent)}")
+        if empty:
+            parts.append(f"empty in every row: {', '.join(f'`{c}`' for c in empty)}")
+        return f"*{what}: {MISSING_NOTE}* ({'; '.join(parts)})."
 
     # ----------------------------------------------------------------- display
     def header(self):
@@ -132,7 +143,10 @@ def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE) -> pd.DataFram
             "where": ev["figure"],
             "what": ev["description"],
             published_label: ev["published"].map(_fmt),
-            "reproduced": [("–" if s else _fmt(v)) for v, s in zip(ev["reproduced"], ev["suppressed"], strict=True)],
+            "reproduced": [
+                "not in data" if st == "not in data" else ("–" if s else _fmt(v))
+                for v, s, st in zip(ev["reproduced"], ev["suppressed"], ev["status"], strict=True)
+            ],
             "95% CI": [
                 "–" if s or pd.isna(lo) else f"{_fmt(lo)} to {_fmt(hi)}"
                 for lo, hi, s in zip(ev["ci_low"], ev["ci_high"], ev["suppressed"], strict=True)
@@ -187,7 +201,24 @@ def prepare(
 
     cb = cb or codebook.load()
     raw = io.load(path, cb, crosswalk=xw.load(crosswalk, cb) if crosswalk else None)
-    return recode.derive(raw, cb), list(raw.attrs.get("warnings", []))
+    warnings = list(raw.attrs.get("warnings", []))
+    raw, empty = drop_empty(raw, cb)
+    if empty:
+        warnings.append(
+            f"{len(empty)} {'column is' if len(empty) == 1 else 'columns are'} present but empty in every row "
+            f"({', '.join(empty[:20])}{', ...' if len(empty) > 20 else ''}): treated as not asked in this wave "
+            "(not in this data set)."
+        )
+    derived = recode.derive(raw, cb)
+    derived.attrs["empty_columns"] = empty
+    return derived, warnings
+
+
+def drop_empty(raw: pd.DataFrame, cb: codebook.Codebook) -> tuple[pd.DataFrame, list[str]]:
+    """``raw`` without the codebook columns that are empty in every row (an item dropped from a
+    wave but kept as a blank column), and their names: every chapter then treats them as absent."""
+    empty = [c for c in raw.columns if c in cb.columns and c != cb.id_column and raw[c].isna().all()]
+    return raw.drop(columns=empty), empty
 
 
 def write_prepared(path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None) -> Path:
@@ -195,7 +226,8 @@ def write_prepared(path: Path, cb: codebook.Codebook | None = None, crosswalk: P
     load the pickle instead of reading, validating and deriving the file again each."""
     df, warnings = prepare(path, cb, crosswalk)
     target = prepared_path(path)
-    pd.to_pickle({"frame": df, "warnings": warnings, "sha256": content_hash(path)}, target)
+    empty = df.attrs.get("empty_columns", [])
+    pd.to_pickle({"frame": df, "warnings": warnings, "sha256": content_hash(path), "empty": empty}, target)
     return target
 
 
@@ -224,8 +256,10 @@ def setup(
         if stored.get("sha256") != content_hash(path):
             raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
         df, warnings = stored["frame"], stored["warnings"]
+        empty = list(stored.get("empty", []))
     else:
         df, warnings = prepare(path, cb)
+        empty = list(df.attrs.get("empty_columns", []))
     plots.set_theme()
     return Context(
         df=df,
@@ -236,4 +270,5 @@ def setup(
         synthetic=is_synthetic(path),
         public=bool(public),
         warnings=warnings,
+        empty=empty,
     )
