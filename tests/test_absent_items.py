@@ -36,8 +36,8 @@ def test_one_note_for_the_empty_item(ctx):
 def test_scorecard_says_not_in_data(ctx):
     card = ctx.scorecard("s1").set_index("id")
     for rid in ("f10_wait_12m", "f10_wait_3m"):
-        assert card.loc[rid, "reproduced"] == "not in data"
-    assert (card["reproduced"] == "not in data").sum() == 2
+        assert card.loc[rid, "wave 2024"] == "not in data"
+    assert (card["wave 2024"] == "not in data").sum() == 2
 
 
 def test_draw_never_shows_an_empty_chart(ctx, capsys):
@@ -48,3 +48,14 @@ def test_draw_never_shows_an_empty_chart(ctx, capsys):
     with mock.patch("IPython.display.display", side_effect=shown.append):
         assert display.draw(ctx, "bars", empty, "Wait (Figure 10)", "f10") is None
     assert len(shown) == 1 and "not asked in this wave / not in this data set" in shown[0].data
+
+
+def test_other_wave_scorecard_has_change_not_match(ctx):
+    card = ctx.scorecard("s1")
+    assert "status" not in card.columns and "2023 published" in card.columns and "wave 2024" in card.columns
+    assert set(card["verdict"]) <= {"changed", "no detectable change", "not comparable"}
+    # the same data as 2023 (only wait_improve blanked): no share differs detectably from its published value
+    shares = card[card["change"].str.endswith(" pts") & (card["change 95% CI"] != "")]
+    assert len(shares) > 10
+    assert (shares["verdict"] == "no detectable change").mean() > 0.9
+    assert card.set_index("id").loc["f10_wait_12m", "verdict"] == "not comparable"

@@ -135,7 +135,9 @@ class Context:
         return scorecard_table(ev, wave=self.wave)
 
 
-def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE) -> pd.DataFrame:
+def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Published vs reproduced (wave 2023: status match / miss), or, for another wave, the 2023
+    published value, this wave's, and the tested change with its verdict instead of match / miss."""
     published_label = "published" if wave == PUBLISHED_WAVE else "2023 published"
     out = pd.DataFrame(
         {
@@ -157,7 +159,36 @@ def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE) -> pd.DataFram
     if wave == PUBLISHED_WAVE:
         out["status"] = ev["status"].to_numpy()
         out["note"] = ev["inconsistency"].fillna("").to_numpy()
+    else:
+        out = out.rename(columns={"reproduced": f"wave {wave}", "95% CI": f"wave {wave} 95% CI"})
+        out = pd.concat([out.reset_index(drop=True), change_columns(ev, registry)], axis=1)
     return out.reset_index(drop=True)
+
+
+def change_columns(ev: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The "change since 2023" columns of a scorecard (:func:`calaim.stats.change.change_table`)."""
+    from calaim.stats import change, findings
+
+    ch = change.change_table(ev.reset_index(drop=True), findings.load_registry() if registry is None else registry)
+    unit = {"points": " pts", "units": "", "ratio": "×"}
+
+    def fmt(v, u):
+        if pd.isna(v):
+            return ""
+        return f"{v:.2f}{unit.get(u, '')}" if u == "ratio" else f"{v:+.1f}{unit.get(u, '')}"
+
+    return pd.DataFrame(
+        {
+            "2023 base": ev["published_n"].map(lambda b: "" if pd.isna(b) else f"{int(b):,}").to_numpy(),
+            "change": [fmt(v, u) for v, u in zip(ch["change"], ch["unit"], strict=True)],
+            "change 95% CI": [
+                "" if pd.isna(lo) else f"{fmt(lo, u)} to {fmt(hi, u)}"
+                for lo, hi, u in zip(ch["ci_low"], ch["ci_high"], ch["unit"], strict=True)
+            ],
+            "p (Holm)": ch["p_holm"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}"),
+            "verdict": ch["verdict"],
+        }
+    )
 
 
 def _fmt(v) -> str:
