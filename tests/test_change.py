@@ -89,3 +89,12 @@ def test_holm_within_section_and_verdicts():
     assert t.loc["b", "verdict"] == "no detectable change"
     assert t.loc["d", "verdict"] == "not comparable" and t.loc["d", "change"] == pytest.approx(0.6)
     assert t.loc["e", "reason"] == "no published base"
+
+
+def test_degenerate_shares_do_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = change.share_change(0, 50, 0, 400)
+    assert c.change == 0 and c.p_value == 1.0

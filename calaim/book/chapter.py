@@ -187,6 +187,7 @@ def change_columns(ev: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd
             ],
             "p (Holm)": ch["p_holm"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}"),
             "verdict": ch["verdict"],
+            "direction": ch["direction"],
         }
     )
 

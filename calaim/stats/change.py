@@ -22,6 +22,7 @@ p < 0.05), "no detectable change" or "not comparable". Pure functions; nothing i
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,9 +63,13 @@ def share_change(count_new: int, n_new: int, count_old: int, n_old: int) -> Chan
     """Difference of two independent proportions in points (new - old)."""
     if min(n_new, n_old) <= 0:
         return _untested(math.nan, "points", "no base")
-    lo, hi = confint_proportions_2indep(count_new, n_new, count_old, n_old, method="newcomb", compare="diff")
-    _, p = test_proportions_2indep(count_new, n_new, count_old, n_old, method="score", compare="diff")
+    with warnings.catch_warnings():  # statsmodels divides by zero on shares of 0% or 100% (p is then NaN)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = confint_proportions_2indep(count_new, n_new, count_old, n_old, method="newcomb", compare="diff")
+        _, p = test_proportions_2indep(count_new, n_new, count_old, n_old, method="score", compare="diff")
     diff = count_new / n_new - count_old / n_old
+    if not np.isfinite(p):
+        p = 1.0 if diff == 0 else 0.0  # both 0% or both 100%: no difference; otherwise a degenerate certain one
     return Change(100 * diff, 100 * lo, 100 * hi, float(p), "points", "Newcombe hybrid score interval; score test")
 
 
