@@ -113,16 +113,16 @@ def kish_deff(w) -> float:
 
 
 def effective_n(w) -> float:
-    """Kish's effective sample size, sum(w)^2 / sum(w^2) (n for equal weights)."""
+    """Kish's effective sample size, sum(w)^2 / sum(w^2) (n for equal weights; 0 for none)."""
     w = np.asarray(w, dtype=float)
-    return float(np.sum(w) ** 2 / np.sum(w * w)) if w.size else np.nan
+    return float(np.sum(w) ** 2 / np.sum(w * w)) if w.size else 0.0
 
 
 def summarize(w, column: str = "weight") -> WeightSummary:
     """The :class:`WeightSummary` of checked weights ``w``."""
     w = np.asarray(w, dtype=float)
     if not w.size:
-        return WeightSummary(column, 0, 0.0, np.nan, np.nan, np.nan, np.nan, np.nan)
+        return WeightSummary(column, 0, 0.0, np.nan, np.nan, np.nan, np.nan, 0.0)
     lo, hi = float(w.min()), float(w.max())
     return WeightSummary(column, int(w.size), float(w.sum()), lo, hi, hi / lo, kish_deff(w), effective_n(w))
 
