@@ -95,3 +95,53 @@ def test_linearised_mean_equal_weights_is_the_srs_standard_error():
     r = weights.linearised_mean(y, np.ones(5))
     assert r.mean == pytest.approx(y.mean())
     assert r.se == pytest.approx(y.std(ddof=1) / math.sqrt(5))
+
+
+# ------------------------------------------- weights through tables and the registry
+@pytest.fixture(scope="module")
+def default_df():
+    from calaim.book import chapter
+
+    df = chapter.setup("", "2023", 30).df.copy()
+    df["w_one"] = 1.0
+    rng = np.random.default_rng(2023)
+    df["w_rand"] = rng.uniform(0.5, 2.0, len(df))
+    return df
+
+
+def test_all_weights_one_reproduce_every_scorecard_row(default_df):
+    """The whole registry (every section's scorecard) evaluated with a weight of 1 for everyone
+    is identical to the unweighted evaluation, and each effective n equals its base."""
+    from calaim.stats import findings
+
+    plain = findings.evaluate(default_df, min_base=30, weight="")
+    ones = findings.evaluate(default_df, min_base=30, weight="w_one")
+    assert "effective_n" not in plain and "effective_n" in ones
+    has = ones["base"].notna() & ones["effective_n"].notna()
+    assert has.sum() > 300
+    assert (ones.loc[has, "effective_n"] == ones.loc[has, "base"].astype(float)).all()
+    pd.testing.assert_frame_equal(plain, ones.drop(columns="effective_n"), check_exact=True)
+
+
+def test_tables_follow_the_weight_and_carry_the_effective_n(default_df):
+    from calaim.book import display
+    from calaim.stats import findings, tables
+
+    reg = findings.load_registry()
+    one = (reg["statistic"] == "share") & ~reg["item"].str.contains(r"\|") & (reg["subgroup"] == "")
+    r = reg[one & (reg["population"] == "complete")].iloc[0]
+    args = (r["item"], r["codes"], "complete", None, r["exclude_codes"])
+    plain = tables.share(default_df, *args)
+    previous = tables.set_weight("w_one")
+    try:
+        ones = tables.share(default_df, *args)
+        tables.set_weight("w_rand")
+        rand = tables.share(default_df, *args)
+        csv = display.figure_data(pd.DataFrame([rand]))
+    finally:
+        tables.set_weight(previous)
+    assert {k: ones[k] for k in plain} == plain and ones["effective_n"] == plain["base"]
+    # random weights: the same respondents (base, count), a weighted value, a smaller effective n
+    assert rand["base"] == plain["base"] and rand["count"] == plain["count"]
+    assert rand["value"] != plain["value"] and rand["effective_n"] < rand["base"]
+    assert {"base", "effective_n"} <= set(csv.columns)
