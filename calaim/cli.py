@@ -1,7 +1,7 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--wave LABEL] [--min-base N] [--public] [--out DIR] [--no-cache]
-calaim validate PATH
+calaim build [--data PATH] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN] [--out DIR] [--no-cache]
+calaim validate PATH [--weight COLUMN]
 calaim synth [--n N] [--seed S] [--out PATH]
 """
 
@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         help="public release: also suppress every count below 11 respondents (and estimates that reveal one)",
     )
     b.add_argument(
+        "--weight",
+        default=None,
+        metavar="COLUMN",
+        help="weight every share and mean by this survey-weight column of the data (need not be in the codebook)",
+    )
+    b.add_argument(
         "--out",
         default=None,
         metavar="DIR",
@@ -74,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="check a data file against the codebook", description="Check a data file.")
     v.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta)")
+    v.add_argument(
+        "--weight", default=None, metavar="COLUMN", help="also check this survey-weight column (finite, above 0)"
+    )
 
     s = sub.add_parser("synth", help="write a synthetic data set", description="Write a synthetic data set.")
     s.add_argument("--n", type=_positive_int, default=None, help="number of respondents (default: the generator's)")
@@ -118,6 +127,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             public=args.public,
             use_cache=not args.no_cache,
+            weight=args.weight,
             **kwargs,
         )
     except build.BuildInterrupted as exc:
@@ -149,7 +159,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from calaim.data import io as calaim_io
 
     try:
-        df = calaim_io.load(path)
+        df = calaim_io.load(path, weight=args.weight)
     except Exception as exc:  # noqa: BLE001 - DataError lists every problem; anything else is one
         problems = getattr(exc, "problems", None)
         if problems:
@@ -165,6 +175,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{path.name}: OK ({len(df)} rows, {df.shape[1]} columns, {len(warnings)} warning(s))")
+    if args.weight:
+        from calaim.stats import weights
+
+        print(weights.summarize(df[args.weight].astype(float).to_numpy(), args.weight).sentence())
     return 0
 
 

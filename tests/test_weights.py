@@ -145,3 +145,89 @@ def test_tables_follow_the_weight_and_carry_the_effective_n(default_df):
     assert rand["base"] == plain["base"] and rand["count"] == plain["count"]
     assert rand["value"] != plain["value"] and rand["effective_n"] < rand["base"]
     assert {"base", "effective_n"} <= set(csv.columns)
+
+
+# ------------------------------------------- the weight column in validation
+def test_validate_accepts_a_weight_column_outside_the_codebook(valid_frame, cb, tmp_path):
+    from calaim.data import io, validate
+
+    df = valid_frame.assign(pw=np.linspace(0.5, 2.0, len(valid_frame)))
+    assert "unknown_column" in {p.kind for p in validate.validate(df, cb, source="s.csv")}
+    assert validate.validate(df, cb, source="s.csv", weight="pw") == []
+    path = tmp_path / "weighted.csv"
+    df.to_csv(path, index=False)
+    loaded = io.load(path, cb, weight="pw")
+    assert loaded["pw"].astype(float).tolist() == pytest.approx(df["pw"].tolist())
+    missing = validate.validate(valid_frame, cb, source="s.csv", weight="pw")
+    assert [p.kind for p in missing] == ["missing_weight"] and "'pw'" in missing[0].message
+
+
+def test_validate_names_bad_weights_by_file_line(valid_frame, cb, tmp_path):
+    from calaim.data import io, validate
+
+    df = valid_frame.assign(pw=1.0).astype({"pw": object})
+    df.loc[2, "pw"], df.loc[5, "pw"], df.loc[7, "pw"] = 0, -1.5, "big"
+    df.loc[9, "pw"] = None
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(validate.DataError) as err:
+        io.load(path, cb, weight="pw")
+    bad = [p for p in err.value.problems if p.kind == "bad_weight"]
+    assert len(bad) == 1 and bad[0].rows == [3, 6, 8, 10]
+    text = bad[0].message
+    assert text.startswith("bad.csv: weight column 'pw'")
+    # data row 3 is file line 4 (line 1 is the header)
+    assert "1 zero: line 4 (0)" in text and "1 negative: line 7 (-1.5)" in text
+    assert "line 9 ('big')" in text and "1 missing: line 11" in text
+
+
+# ------------------------------------------- chapter setup, data box and the CLI
+@pytest.fixture(scope="module")
+def weighted_file(tmp_path_factory):
+    from calaim.book import chapter
+
+    raw = pd.read_csv(chapter.DEFAULT_DATA)
+    raw = raw.assign(pw=np.where(np.arange(len(raw)) % 3 == 0, 2.0, 1.0))
+    path = tmp_path_factory.mktemp("w") / "calaim_synthetic_weighted.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+def test_setup_weights_the_chapter_and_names_the_weight_in_the_data_box(weighted_file):
+    from calaim.book import chapter
+    from calaim.stats import tables
+
+    try:
+        ctx = chapter.setup(str(weighted_file), "2023", 30, weight="pw")
+        assert tables.weight() == "pw" and ctx.weight == "pw"
+        w = ctx.df.loc[ctx.df["pop_complete"], "pw"].to_numpy()
+        ws = ctx.weight_summary
+        assert (ws.n, ws.min, ws.max) == (len(w), 1.0, 2.0)
+        assert ws.deff == pytest.approx(weights.kish_deff(w)) and ws.effective_n == pytest.approx(len(w) / ws.deff)
+        box = ctx.header().data
+        assert "`pw`" in box and f"Kish design effect {ws.deff:.2f}" in box and f"{ws.effective_n:,.1f}" in box
+        from calaim.stats import findings
+
+        section = findings.load_registry()["section"].iloc[0]
+        assert "effective_n" in ctx.evaluated([section])
+        plain = chapter.setup("", "2023", 30)
+        assert tables.weight() is None and plain.weight_summary is None
+        assert "weighted" not in plain.header().data
+    finally:
+        tables.set_weight(None)
+
+
+def test_cli_validate_with_a_weight(weighted_file, tmp_path, capsys):
+    from calaim import cli
+
+    assert cli.main(["validate", str(weighted_file)]) == 1  # pw is not in the codebook
+    capsys.readouterr()
+    assert cli.main(["validate", str(weighted_file), "--weight", "pw"]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "Weighted by 'pw'" in out and "Kish design effect" in out
+    bad = pd.read_csv(weighted_file)
+    bad.loc[4, "pw"] = 0
+    path = tmp_path / "bad_weight.csv"
+    bad.to_csv(path, index=False)
+    assert cli.main(["validate", str(path), "--weight", "pw"]) == 1
+    assert "1 zero: line 6 (0)" in capsys.readouterr().err

@@ -815,14 +815,16 @@ def read(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFram
     return df
 
 
-def load(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFrame:
+def load(path, cb: Codebook | None = None, labels: str = "error", weight: str | None = None) -> pd.DataFrame:
     """:func:`read` + :func:`calaim.data.validate.check`: the frame, or a :class:`DataError`
     listing every problem of the file at once. Warnings are kept (as text) in
-    ``df.attrs["warnings"]``."""
+    ``df.attrs["warnings"]``. ``weight`` names a survey-weight column (need not be in the
+    codebook; checked as finite and above 0 for every respondent)."""
     cb = cb or load_codebook()
     path = Path(path)
     df, problems = read_with_problems(path, cb, labels)
-    found = check(df, cb, source=path.name, extra=problems, line_offset=df.attrs.pop("file_lines", None))
+    lines = df.attrs.pop("file_lines", None)
+    found = check(df, cb, source=path.name, extra=problems, line_offset=lines, weight=weight)
     df.attrs["warnings"] = [p.message for p in found]
     return df
 

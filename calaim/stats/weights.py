@@ -62,19 +62,27 @@ class WeightSummary:
 
 def _fmt(v) -> str:
     if isinstance(v, str):
-        return repr(v)
+        try:
+            float(v)
+        except ValueError:
+            return repr(v)
+        return v.strip()
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "missing"
     return f"{v:g}" if isinstance(v, (int, float, np.number)) else repr(v)
+
+
+def _where(label) -> str:
+    return label if isinstance(label, str) else f"row {label}"
 
 
 def check_weights(values, column: str = "weight", rows=None, source: str = "") -> np.ndarray:
     """The weights as floats, after checking that each is a finite number above 0.
 
     ``values`` holds one weight per analysed respondent; ``rows`` the row labels to report
-    (default: 1-based positions). A problem raises :class:`WeightError` naming ``source``
-    (a file, if given), the column, and for each kind (text, missing, infinite, zero,
-    negative) up to ten rows and their values.
+    (default: 1-based positions; a text label such as "line 4" is shown as it is). A problem
+    raises :class:`WeightError` naming ``source`` (a file, if given), the column, and for each
+    kind (text, missing, infinite, zero, negative) up to ten rows and their values.
     """
     raw = pd.Series(values).reset_index(drop=True)
     labels = list(range(1, len(raw) + 1)) if rows is None else list(rows)
@@ -94,7 +102,7 @@ def check_weights(values, column: str = "weight", rows=None, source: str = "") -
     for kind, bad in kinds.items():
         idx = np.flatnonzero(bad)
         if idx.size:
-            shown = ", ".join(f"row {labels[i]} ({_fmt(raw.iloc[i])})" for i in idx[:MAX_SHOWN])
+            shown = ", ".join(f"{_where(labels[i])} ({_fmt(raw.iloc[i])})" for i in idx[:MAX_SHOWN])
             more = f" and {idx.size - MAX_SHOWN} more" if idx.size > MAX_SHOWN else ""
             parts.append(f"{idx.size} {kind}: {shown}{more}")
     if parts:
