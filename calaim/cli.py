@@ -2,6 +2,7 @@
 
 calaim build [--data PATH] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN] [--out DIR] [--no-cache]
 calaim validate PATH [--weight COLUMN]
+calaim rake PATH --targets TARGETS.yml --out WEIGHTED_PATH
 calaim synth [--n N] [--seed S] [--out PATH]
 """
 
@@ -83,6 +84,15 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--weight", default=None, metavar="COLUMN", help="also check this survey-weight column (finite, above 0)"
     )
+
+    k = sub.add_parser(
+        "rake",
+        help="add raking weights (target margins, trimming) to a copy of a data file",
+        description="Rake a data file to target margins and write it, with a weight column, to a new file.",
+    )
+    k.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta); never modified")
+    k.add_argument("--targets", required=True, metavar="TARGETS.yml", help="margins, trim, population, weight_column")
+    k.add_argument("--out", required=True, metavar="WEIGHTED_PATH", help="the weighted copy (a new file)")
 
     s = sub.add_parser("synth", help="write a synthetic data set", description="Write a synthetic data set.")
     s.add_argument("--n", type=_positive_int, default=None, help="number of respondents (default: the generator's)")
@@ -182,6 +192,49 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rake(args: argparse.Namespace) -> int:
+    import yaml
+
+    from calaim.data import codebook, recode
+    from calaim.data import io as calaim_io
+    from calaim.stats import rake
+
+    path, out, tpath = Path(args.path), Path(args.out), Path(args.targets)
+    for p in (path, tpath):
+        if not p.is_file():
+            print(f"error: no such file: {p}", file=sys.stderr)
+            return 1
+    if out.exists() and out.resolve() == path.resolve():
+        print(f"error: --out {out} is the input file; the input is never modified", file=sys.stderr)
+        return 1
+    try:
+        targets = rake.parse_targets(yaml.safe_load(tpath.read_text(encoding="utf-8")), source=tpath.name)
+        cb = codebook.load()
+        raw = calaim_io.load(path, cb)
+        if targets.weight_column in raw.columns:
+            raise rake.TargetError(f"{path.name} already has a column '{targets.weight_column}'")
+        result = rake.rake(recode.derive(raw, cb), targets)
+    except (rake.TargetError, yaml.YAMLError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - DataError lists every problem
+        for problem in getattr(exc, "problems", None) or [exc]:
+            print(str(problem), file=sys.stderr)
+        return 1
+    weighted = raw.copy()
+    weighted[targets.weight_column] = result.weights
+    calaim_io.write(weighted, out, cb)
+    print(result.summary.sentence())
+    if result.trim:
+        print(f"trimmed at {result.trim:g} x the mean weight")
+    table = result.margins.assign(code=result.margins["code"].map(lambda c: f"{c:g}"))
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}"))
+    state = "converged" if result.converged else "did NOT converge (trimming or conflicting margins)"
+    print(f"{state}: largest |achieved - target| = {result.max_error:.2e}")
+    print(f"wrote {out} (build with: calaim build --data {out} --weight {targets.weight_column})")
+    return 0
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from calaim import synth
     from calaim.book.build import default_data_path
@@ -200,7 +253,13 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": _cmd_build, "validate": _cmd_validate, "synth": _cmd_synth, "refresh": _cmd_refresh}
+COMMANDS = {
+    "build": _cmd_build,
+    "validate": _cmd_validate,
+    "rake": _cmd_rake,
+    "synth": _cmd_synth,
+    "refresh": _cmd_refresh,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -187,7 +187,7 @@ def weighted_file(tmp_path_factory):
     from calaim.book import chapter
 
     raw = pd.read_csv(chapter.DEFAULT_DATA)
-    raw = raw.assign(pw=np.where(np.arange(len(raw)) % 3 == 0, 2.0, 1.0))
+    raw = pd.concat([raw, pd.DataFrame({"pw": np.where(np.arange(len(raw)) % 3 == 0, 2.0, 1.0)})], axis=1)
     path = tmp_path_factory.mktemp("w") / "calaim_synthetic_weighted.csv"
     raw.to_csv(path, index=False)
     return path
