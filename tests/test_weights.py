@@ -231,3 +231,35 @@ def test_cli_validate_with_a_weight(weighted_file, tmp_path, capsys):
     bad.to_csv(path, index=False)
     assert cli.main(["validate", str(path), "--weight", "pw"]) == 1
     assert "1 zero: line 6 (0)" in capsys.readouterr().err
+
+
+# ------------------------------------------- claims on effective bases
+def test_compare_shares_under_a_weight_uses_effective_bases():
+    from statsmodels.stats.proportion import proportions_ztest
+
+    from calaim.stats import claims, tables
+
+    n = 80
+    df = pd.DataFrame(
+        {
+            "x": np.r_[np.tile([1.0, 2.0], 20), np.tile([1.0, 2.0, 2.0, 2.0], 10)],
+            "grp": np.r_[np.ones(40, bool), np.zeros(40, bool)],
+            "one": 1.0,
+            "w": np.r_[np.tile([3.0, 1.0], 20), np.ones(40)],
+        }
+    )
+    a, b = df["grp"], ~df["grp"]
+    plain = claims.compare_shares(df, "x", [1], a, b, min_base=30)
+    previous = tables.set_weight("one")
+    try:
+        assert claims.compare_shares(df, "x", [1], a, b, min_base=30) == plain  # equal weights: same test
+        tables.set_weight("w")
+        weighted = claims.compare_shares(df, "x", [1], a, b, min_base=30)
+    finally:
+        tables.set_weight(previous)
+    # group a: share 60/80 = 75%, effective n = 80^2 / (20 * 9 + 20) = 32; group b: 25% of 40
+    assert weighted["a"] == pytest.approx(75.0) and weighted["b"] == pytest.approx(25.0)
+    assert (weighted["n_a"], weighted["n_b"]) == (40, 40) and "effective bases" in weighted["test"]
+    z, p = proportions_ztest([0.75 * 32, 0.25 * 40], [32, 40])
+    assert weighted["p"] == pytest.approx(p) and weighted["statistic"] == f"z = {z:.2f}"
+    assert len(df) == n
