@@ -1,8 +1,10 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--out DIR] [--no-cache]
-calaim validate PATH [--crosswalk MAP] [--user-missing answer|missing]
+calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN] [--out DIR]
+             [--no-cache]
+calaim validate PATH [--crosswalk MAP] [--user-missing answer|missing] [--weight COLUMN]
 calaim crosswalk PATH [--out MAP.csv]
+calaim rake PATH --targets TARGETS.yml --out WEIGHTED_PATH
 calaim synth [--n N] [--seed S] [--out PATH]
 """
 
@@ -57,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         help="public release: also suppress every count below 11 respondents (and estimates that reveal one)",
     )
     b.add_argument(
+        "--weight",
+        default=None,
+        metavar="COLUMN",
+        help="weight every share and mean by this survey-weight column of the data (need not be in the codebook)",
+    )
+    b.add_argument(
         "--out",
         default=None,
         metavar="DIR",
@@ -91,6 +99,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     x.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta)")
     x.add_argument("--out", default=None, metavar="MAP.csv", help="where to write the draft (default: print it)")
+    v.add_argument(
+        "--weight", default=None, metavar="COLUMN", help="also check this survey-weight column (finite, above 0)"
+    )
+
+    k = sub.add_parser(
+        "rake",
+        help="add raking weights (target margins, trimming) to a copy of a data file",
+        description="Rake a data file to target margins and write it, with a weight column, to a new file.",
+    )
+    k.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta); never modified")
+    k.add_argument("--targets", required=True, metavar="TARGETS.yml", help="margins, trim, population, weight_column")
+    k.add_argument("--out", required=True, metavar="WEIGHTED_PATH", help="the weighted copy (a new file)")
 
     s = sub.add_parser("synth", help="write a synthetic data set", description="Write a synthetic data set.")
     s.add_argument("--n", type=_positive_int, default=None, help="number of respondents (default: the generator's)")
@@ -165,6 +185,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             public=args.public,
             use_cache=not args.no_cache,
             crosswalk=args.crosswalk,
+            weight=args.weight,
             **kwargs,
         )
     except build.BuildInterrupted as exc:
@@ -200,7 +221,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     try:
         cb = codebook.load()
         xw = calaim_crosswalk.load(args.crosswalk, cb) if args.crosswalk else None
-        df = calaim_io.load(path, cb, crosswalk=xw, user_missing=args.user_missing)
+        df = calaim_io.load(path, cb, crosswalk=xw, user_missing=args.user_missing, weight=args.weight)
     except Exception as exc:  # noqa: BLE001 - DataError lists every problem; anything else is one
         problems = getattr(exc, "problems", None)
         if problems:
@@ -216,6 +237,53 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{path.name}: OK ({len(df)} rows, {df.shape[1]} columns, {len(warnings)} warning(s))")
+    if args.weight:
+        from calaim.stats import weights
+
+        print(weights.summarize(df[args.weight].astype(float).to_numpy(), args.weight).sentence())
+    return 0
+
+
+def _cmd_rake(args: argparse.Namespace) -> int:
+    import yaml
+
+    from calaim.data import codebook, recode
+    from calaim.data import io as calaim_io
+    from calaim.stats import rake
+
+    path, out, tpath = Path(args.path), Path(args.out), Path(args.targets)
+    for p in (path, tpath):
+        if not p.is_file():
+            print(f"error: no such file: {p}", file=sys.stderr)
+            return 1
+    if out.exists() and out.resolve() == path.resolve():
+        print(f"error: --out {out} is the input file; the input is never modified", file=sys.stderr)
+        return 1
+    try:
+        targets = rake.parse_targets(yaml.safe_load(tpath.read_text(encoding="utf-8")), source=tpath.name)
+        cb = codebook.load()
+        raw = calaim_io.load(path, cb)
+        if targets.weight_column in raw.columns:
+            raise rake.TargetError(f"{path.name} already has a column '{targets.weight_column}'")
+        result = rake.rake(recode.derive(raw, cb), targets)
+    except (rake.TargetError, yaml.YAMLError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - DataError lists every problem
+        for problem in getattr(exc, "problems", None) or [exc]:
+            print(str(problem), file=sys.stderr)
+        return 1
+    weighted = raw.copy()
+    weighted[targets.weight_column] = result.weights
+    calaim_io.write(weighted, out, cb)
+    print(result.summary.sentence())
+    if result.trim:
+        print(f"trimmed at {result.trim:g} x the mean weight")
+    table = result.margins.assign(code=result.margins["code"].map(lambda c: f"{c:g}"))
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}"))
+    state = "converged" if result.converged else "did NOT converge (trimming or conflicting margins)"
+    print(f"{state}: largest |achieved - target| = {result.max_error:.2e}")
+    print(f"wrote {out} (build with: calaim build --data {out} --weight {targets.weight_column})")
     return 0
 
 
@@ -243,6 +311,7 @@ COMMANDS = {
     "synth": _cmd_synth,
     "refresh": _cmd_refresh,
     "crosswalk": _cmd_crosswalk,
+    "rake": _cmd_rake,
 }
 
 

@@ -39,6 +39,8 @@ class Context:
     warnings: list = field(default_factory=list)
     empty: list = field(default_factory=list)  # codebook columns present but empty in every row (dropped)
     _evaluated: pd.DataFrame | None = None
+    weight: str | None = None  # the survey-weight column every share and mean is weighted by
+    weight_summary: object = None  # calaim.stats.weights.WeightSummary over the completed interviews
 
     # ----------------------------------------------------------------- facts
     @property
@@ -86,6 +88,14 @@ class Context:
             f"This chapter ran on {self.source_label}: {self.n_complete:,} completed interviews, wave {self.wave}.",
             f"Estimates on bases below {self.min_base} respondents are suppressed (shown as –).",
         ]
+        if self.weight_summary is not None:
+            ws = self.weight_summary
+            lines.append(
+                f"Shares and means are weighted by the column `{ws.column}`: weights from {ws.min:.3g} to "
+                f"{ws.max:.3g} among the completed interviews, Kish design effect {ws.deff:.2f}, effective n "
+                f"{ws.effective_n:,.1f} of {ws.n:,}. Bases are unweighted counts of respondents; intervals use the "
+                "effective n (shares) or a linearisation standard error (means)."
+            )
         if self.public:
             lines.append(
                 f"Public release: counts of 1 to {tables.PUBLIC_MIN_COUNT - 1} respondents, and estimates from "
@@ -120,7 +130,11 @@ class Context:
         todo = wanted - done
         if todo:
             new = findings.evaluate(
-                self.df, registry=reg[reg["section"].isin(todo)], cb=self.cb, min_base=self.min_base
+                self.df,
+                registry=reg[reg["section"].isin(todo)],
+                cb=self.cb,
+                min_base=self.min_base,
+                weight=self.weight or "",
             )
             self._evaluated = pd.concat([self._evaluated, new], ignore_index=True) if len(self._evaluated) else new
         ev = self._evaluated[self._evaluated["section"].isin(wanted)]
@@ -223,16 +237,17 @@ def prepared_path(path: Path) -> Path:
 
 
 def prepare(
-    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None
+    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None, weight: str | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
     """Read, validate (raising DataError on errors) and derive a data file; return the derived
     frame and the warnings of reading and validating it (shown in every chapter's header).
-    ``crosswalk``: a map file (:mod:`calaim.data.crosswalk`) applied before validation."""
+    ``crosswalk``: a map file (:mod:`calaim.data.crosswalk`) applied before validation.
+    ``weight`` names a survey-weight column (validated, kept as floats)."""
     from calaim.data import crosswalk as xw
     from calaim.data import io
 
     cb = cb or codebook.load()
-    raw = io.load(path, cb, crosswalk=xw.load(crosswalk, cb) if crosswalk else None)
+    raw = io.load(path, cb, weight=weight or None, crosswalk=xw.load(crosswalk, cb) if crosswalk else None)
     warnings = list(raw.attrs.get("warnings", []))
     raw, empty = drop_empty(raw, cb)
     if empty:
@@ -242,6 +257,8 @@ def prepare(
             "(not in this data set)."
         )
     derived = recode.derive(raw, cb)
+    if weight:
+        derived[weight] = pd.to_numeric(raw[weight]).astype(float).to_numpy()
     derived.attrs["empty_columns"] = empty
     return derived, warnings
 
@@ -253,13 +270,16 @@ def drop_empty(raw: pd.DataFrame, cb: codebook.Codebook) -> tuple[pd.DataFrame, 
     return raw.drop(columns=empty), empty
 
 
-def write_prepared(path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None) -> Path:
+def write_prepared(
+    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None, weight: str | None = None
+) -> Path:
     """Prepare a staged data file once for all chapters (the build calls this): chapters then
     load the pickle instead of reading, validating and deriving the file again each."""
-    df, warnings = prepare(path, cb, crosswalk)
+    df, warnings = prepare(path, cb, crosswalk, weight)
     target = prepared_path(path)
     empty = df.attrs.get("empty_columns", [])
-    pd.to_pickle({"frame": df, "warnings": warnings, "sha256": content_hash(path), "empty": empty}, target)
+    stored = {"frame": df, "warnings": warnings, "sha256": content_hash(path), "empty": empty, "weight": weight or None}
+    pd.to_pickle(stored, target)
     return target
 
 
@@ -269,6 +289,7 @@ def setup(
     min_base: int = 30,
     cb: codebook.Codebook | None = None,
     public: bool = False,
+    weight: str | None = None,
 ) -> Context:
     """Load, validate and derive the chapter's data; set the plotting theme.
 
@@ -277,9 +298,19 @@ def setup(
     for the whole kernel. ``calaim build --public`` injects ``public = True`` into every notebook as a
     papermill parameter; nothing is read from the environment. Invalid data raise
     :class:`calaim.data.validate.DataError` listing every problem.
+
+    ``weight`` (``calaim build --weight COLUMN`` injects it like ``public``; empty: unweighted)
+    names a survey-weight column: it is validated (a finite number above 0 for every
+    respondent), every share and mean of the kernel is weighted by it
+    (:func:`calaim.stats.tables.set_weight`), and the data box reports its range, Kish's
+    design effect and the effective n.
     """
+    from calaim.stats import weights as survey_weights
+
     public = bool(public)
+    weight = weight or None
     tables.set_policy(min_count=tables.PUBLIC_MIN_COUNT if public else 0)
+    tables.set_weight(weight)
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
     cache = prepared_path(path)
@@ -287,11 +318,16 @@ def setup(
         stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
         if stored.get("sha256") != content_hash(path):
             raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
+        if stored.get("weight") != weight:
+            raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
         df, warnings = stored["frame"], stored["warnings"]
         empty = list(stored.get("empty", []))
     else:
-        df, warnings = prepare(path, cb)
+        df, warnings = prepare(path, cb, weight=weight)
         empty = list(df.attrs.get("empty_columns", []))
+    summary = None
+    if weight:
+        summary = survey_weights.summarize(df.loc[df["pop_complete"].astype(bool), weight].to_numpy(float), weight)
     plots.set_theme()
     return Context(
         df=df,
@@ -303,4 +339,6 @@ def setup(
         public=bool(public),
         warnings=warnings,
         empty=empty,
+        weight=weight,
+        weight_summary=summary,
     )

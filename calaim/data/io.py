@@ -839,15 +839,19 @@ def read(path, cb: Codebook | None = None, labels: str = "error", **options) -> 
     return df
 
 
-def load(path, cb: Codebook | None = None, labels: str = "error", **options) -> pd.DataFrame:
+def load(
+    path, cb: Codebook | None = None, labels: str = "error", weight: str | None = None, **options
+) -> pd.DataFrame:
     """:func:`read` + :func:`calaim.data.validate.check`: the frame, or a :class:`DataError`
     listing every problem of the file at once. Warnings are kept (as text) in
-    ``df.attrs["warnings"]``. ``options``: ``user_missing``, ``crosswalk`` (see
-    :func:`read_with_problems`)."""
+    ``df.attrs["warnings"]``. ``weight`` names a survey-weight column (need not be in the
+    codebook; checked as finite and above 0 for every respondent). ``options``: ``user_missing``,
+    ``crosswalk`` (see :func:`read_with_problems`)."""
     cb = cb or load_codebook()
     path = Path(path)
     df, problems = read_with_problems(path, cb, labels, **options)
-    found = check(df, cb, source=path.name, extra=problems, line_offset=df.attrs.pop("file_lines", None))
+    lines = df.attrs.pop("file_lines", None)
+    found = check(df, cb, source=path.name, extra=problems, line_offset=lines, weight=weight)
     df.attrs["warnings"] = [p.message for p in found]
     return df
 
