@@ -181,3 +181,21 @@ def test_claims_add_checks_its_arguments():
         c.add("x", "y", claims.result("z", 0.1), higher="c")
     with pytest.raises(ValueError):
         c.add("x", "y", claims.result("z", 0.1), expect="maybe")
+
+
+def test_trend_exclude_leaves_the_base():
+    # the fixture of the test above plus "Not applicable" (97) answers: 0 in band 1, 5 in band 2,
+    # 10 in band 3. Excluded, the test is the one above; kept, they count as "no" (3: 8/20)
+    base = {"band": [1] * 10 + [2] * 10 + [3] * 10, "y": [1] * 2 + [0] * 8 + [1] * 5 + [0] * 5 + [1] * 8 + [0] * 2}
+    extra = pd.DataFrame({"band": [2] * 5 + [3] * 10, "y": [97] * 15})
+    df = pd.concat([pd.DataFrame(base), extra], ignore_index=True)
+    everyone = pd.Series(True, index=df.index)
+    r = claims.trend(df, "y", [1], "band", everyone, min_base=0, exclude=[97])
+    z = 6 / math.sqrt(20 * 225 / 870)
+    assert r["statistic"] == f"z = {z:.2f}" and (r["a"], r["b"], r["n_a"]) == (80.0, 20.0, 10)
+    kept = claims.trend(df, "y", [1], "band", everyone, min_base=0)
+    assert (kept["a"], kept["n_a"], kept["n_b"]) == (40.0, 20, 10)
+    # kept: 2/10, 5/15, 8/20; p = 1/3; T = -4/3 + 0 + 4 = 8/3;
+    # sum n t^2 - (sum n t)^2 / N = 250 - 100^2 / 45; variance that * 15 * 30 / (45 * 44)
+    z_kept = (8 / 3) / math.sqrt((250 - 100**2 / 45) * 15 * 30 / (45 * 44))
+    assert kept["statistic"] == f"z = {z_kept:.2f}" and kept["p"] == pytest.approx(2 * stats.norm.sf(z_kept))

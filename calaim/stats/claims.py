@@ -217,12 +217,14 @@ def trend(
     band: str,
     mask: pd.Series,
     min_base: int = DEFAULT_MIN_BASE,
+    exclude: Iterable = (),
 ) -> dict:
     """Cochran-Armitage test for a trend in the share answering ``codes`` across the ordered
     groups of ``band`` (scored by their codes), as statsmodels' linear-by-linear association test
     on the band x yes/no table. Its variance is the permutation (hypergeometric) one, N / (N - 1)
-    times the textbook binomial variance. ``a`` is the share in the highest band, ``b`` in the lowest."""
-    m = _bool(mask) & frame[band].notna() & frame[column].notna()
+    times the textbook binomial variance. ``a`` is the share in the highest band, ``b`` in the lowest.
+    Answers coded ``exclude`` (such as "Not applicable") leave the base instead of counting as "no"."""
+    m = _bool(mask) & frame[band].notna() & frame[column].notna() & ~_values(frame, column).isin(_codes(exclude))
     v = _values(frame, column)[m]
     tab = pd.crosstab(frame.loc[m, band], v.isin(_codes(codes))).reindex(columns=[False, True], fill_value=0)
     shares = 100 * tab[True] / tab.sum(axis=1)
