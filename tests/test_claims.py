@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from scipy import stats
 
 from calaim.stats import claims
@@ -199,3 +200,106 @@ def test_trend_exclude_leaves_the_base():
     # sum n t^2 - (sum n t)^2 / N = 250 - 100^2 / 45; variance that * 15 * 30 / (45 * 44)
     z_kept = (8 / 3) / math.sqrt((250 - 100**2 / 45) * 15 * 30 / (45 * 44))
     assert kept["statistic"] == f"z = {z_kept:.2f}" and kept["p"] == pytest.approx(2 * stats.norm.sf(z_kept))
+
+
+# ---------------------------------------------------------------------------- overlapping groups
+# Eight respondents in three overlapping groups: A = {0, 1, 2} (mean 8), B = {0, 3, 4, 7} (mean 7),
+# C = {2, 4, 5, 6} (mean 4.75); respondents 0, 2 and 4 are in two groups each.
+OVERLAP = pd.DataFrame(
+    {
+        "x": [9, 8, 7, 6, 5, 4, 3, 8],
+        "A": [1, 1, 1, 0, 0, 0, 0, 0],
+        "B": [1, 0, 0, 1, 1, 0, 0, 1],
+        "C": [0, 0, 1, 0, 1, 1, 1, 0],
+    }
+).astype({"A": bool, "B": bool, "C": bool})
+
+
+def _cluster_se_by_hand(x, members, a, b, n_groups):
+    """Cluster-robust SE of mean_a - mean_b with one cluster per respondent: the difference's
+    score for respondent i is e_ia / n_a - e_ib / n_b (zero where i is not in the group), times
+    statsmodels' factor G / (G - 1) (N - 1) / (N - K)."""
+    ia, ib = members[a].to_numpy(), members[b].to_numpy()
+    ma, mb = x[ia].mean(), x[ib].mean()
+    score = np.where(ia, x - ma, 0) / ia.sum() - np.where(ib, x - mb, 0) / ib.sum()
+    g, n = int((members.sum(axis=1) > 0).sum()), int(members.to_numpy().sum())
+    return math.sqrt(g / (g - 1) * (n - 1) / (n - n_groups) * (score**2).sum())
+
+
+def test_stack_groups_has_one_row_per_respondent_and_group():
+    s = claims.stack_groups(OVERLAP, "x", ["A", "B", "C"])
+    assert len(s) == 11 and s.groupby("group").size().to_dict() == {"A": 3, "B": 4, "C": 4}
+    assert sorted(s.loc[s["respondent"] == 4, "group"]) == ["B", "C"]
+    with pytest.raises(KeyError, match="D"):
+        claims.stack_groups(OVERLAP, "x", ["A", "D"])
+
+
+def test_ranked_means_by_hand_under_overlap():
+    r = claims.ranked(OVERLAP, "x", {"A": "Alpha", "B": "Beta", "C": "Gamma"}, "A", min_base=0)
+    x, members = OVERLAP["x"].to_numpy(float), OVERLAP[["A", "B", "C"]]
+    se_ab, se_ac = (_cluster_se_by_hand(x, members, "A", g, 3) for g in ("B", "C"))
+    pairs = r["pairs"].set_index("group")
+    assert pairs.loc["B", "difference"] == pytest.approx(1.0) and pairs.loc["C", "difference"] == pytest.approx(3.25)
+    assert pairs.loc["B", "se"] == pytest.approx(se_ab) and pairs.loc["C", "se"] == pytest.approx(se_ac)
+    # the weakest comparison is against B (z = 1 / se_ab, below 3.25 / se_ac): it carries the claim
+    assert 1 / se_ab < 3.25 / se_ac
+    assert r["p"] == pytest.approx(2 * stats.norm.sf(1 / se_ab))
+    assert (r["a"], r["b"], r["n_a"], r["n_b"]) == (8.0, 7.0, 3, 4)
+    assert r["estimate"] == "8.0 vs 7.0 (weakest comparison: Beta)" and r["direction_ok"]
+    # C is the lowest; the runner-up (second lowest) is B
+    low = claims.ranked(OVERLAP, "x", ["A", "B", "C"], "C", side="lowest", min_base=0)
+    assert low["direction_ok"] and low["b"] == 7.0
+    assert low["p"] == pytest.approx(2 * stats.norm.sf(2.25 / _cluster_se_by_hand(x, members, "B", "C", 3)))
+    # a group on fewer than min_base respondents leaves the comparison; the named one: not run
+    assert len(claims.ranked(OVERLAP, "x", ["A", "B", "C"], "B", min_base=4)["pairs"]) == 1
+    assert claims.ranked(OVERLAP, "x", ["A", "B", "C"], "A", min_base=4)["test"] == claims.NOT_RUN
+
+
+def _hundred():
+    # A = 0..39 (24 yes: 60%), B = 30..49 (16 yes: 80%; 30..39 also in A), C = 50..99 (10 yes: 20%)
+    i = np.arange(100)
+    y = np.isin(i, np.r_[0:16, 30:38, 40:48, 50:60]).astype(int)
+    return pd.DataFrame({"y": y, "A": i < 40, "B": (i >= 30) & (i < 50), "C": i >= 50})
+
+
+def test_ranked_shares_agree_with_gee_independence():
+    # cluster-robust logistic = GEE with an independence working correlation, up to the factor
+    # G / (G - 1) (N - 1) / (N - K) that statsmodels applies to the cluster sandwich (not to GEE)
+    df = _hundred()
+    r = claims.ranked(df, "y", ["A", "B", "C"], "B", codes=[1], min_base=0)
+    s = claims.stack_groups(df, "y", ["A", "B", "C"])
+    x = pd.get_dummies(s["group"]).astype(float)[["A", "B", "C"]]
+    gee = sm.GEE(s["value"], x, groups=s["respondent"], family=sm.families.Binomial()).fit()
+    g, n = 100, len(s)
+    cov = gee.cov_robust * g / (g - 1) * (n - 1) / (n - 3)
+    params = gee.params.to_numpy()
+    for j, other in ((0, "A"), (2, "C")):
+        d = params[1] - params[j]
+        se = math.sqrt(cov[1, 1] + cov[j, j] - 2 * cov[1, j])
+        row = r["pairs"].set_index("group").loc[other]
+        assert row["difference"] == pytest.approx(d) and row["se"] == pytest.approx(se, rel=1e-6)
+    # log-odds of 80% against 60%: log 4 - log 1.5
+    assert r["pairs"].set_index("group").loc["A", "difference"] == pytest.approx(math.log(4 / 1.5))
+    assert (r["a"], r["b"]) == (80.0, 60.0) and r["direction_ok"]
+
+
+def test_ranked_flags_a_group_that_beats_the_rest_but_not_every_group():
+    df = _hundred()
+    a, b = claims.subgroup_vs_rest(df.assign(pop_all=True), "A", "all")
+    vs_rest = claims.compare_shares(df, "y", [1], a, b, min_base=0, method="z")
+    assert (vs_rest["a"], vs_rest["b"]) == (60.0, 30.0) and vs_rest["p"] < 0.01  # the complement test passes
+    r = claims.ranked(df, "y", ["A", "B", "C"], "A", codes=[1], min_base=0)
+    assert not r["direction_ok"] and (r["a"], r["b"]) == (60.0, 80.0) and "weakest comparison: B" in r["estimate"]
+    c = claims.Claims()
+    c.add("A is the most likely of all", "Fig", r)
+    c.add("A more likely than the rest", "Fig", vs_rest)
+    assert c.table()["supported"].tolist() == ["no", "yes"]
+
+
+def test_ranked_uses_a_linear_model_when_a_share_is_at_the_edge():
+    df = _hundred()
+    df.loc[df["B"], "y"] = 1  # B: 100%, an infinite log-odds
+    r = claims.ranked(df, "y", ["A", "B", "C"], "B", codes=[1], min_base=0)
+    assert "linear" in r["test"] and r["direction_ok"]
+    # A is now 16 + 10 = 26 of 40: the difference is in percentage points
+    assert r["pairs"].set_index("group").loc["A", "difference"] == pytest.approx(100 - 65)

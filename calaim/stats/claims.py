@@ -14,6 +14,10 @@ Every test returns a *result*: a dict with
 * ``kind`` ("share", "mean" or "other") and optionally ``estimate`` (text shown instead of
   "a vs b").
 
+Claims about groups a respondent can belong to several of (the sectors), such as "the highest of
+all sectors", are tested by :func:`ranked` on respondent x group rows with errors clustered by
+respondent, against each other group.
+
 The tests come from scipy and statsmodels; this module only counts, chooses and labels. A test
 on a base below ``min_base`` is not run, like the estimates the book suppresses. All p-values
 treat the respondents as a simple random sample; the survey is a convenience sample, so they
@@ -26,6 +30,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.contingency_tables import Table, mcnemar
 from statsmodels.stats.multitest import multipletests
@@ -333,6 +338,129 @@ def rank_correlation(x: Sequence, y: Sequence, method: str = "kendall", min_base
     )
 
 
+# ---------------------------------------------------------------------------- overlapping groups
+def stack_groups(
+    frame: pd.DataFrame,
+    column: str,
+    groups: Sequence[str],
+    mask: pd.Series | None = None,
+    exclude: Iterable = (),
+) -> pd.DataFrame:
+    """Respondent x group rows for groups a respondent can belong to several of (the sectors):
+    one row per respondent in ``mask`` who answered ``column`` (not with an ``exclude`` code) and
+    per (boolean) ``groups`` column that respondent is in. Columns: ``respondent`` (the row's
+    position in ``frame``, the cluster), ``group`` and ``value``."""
+    missing = [g for g in groups if g not in frame]
+    if missing:
+        raise KeyError(f"stack_groups: group column(s) {missing} not in the data")
+    v = _values(frame, column)
+    ok = v.notna() & ~v.isin(_codes(exclude))
+    if mask is not None:
+        ok &= _bool(mask)
+    pos, vals = np.arange(len(frame)), v.to_numpy()
+    parts = []
+    for g in groups:
+        inside = (ok & _bool(frame[g])).to_numpy()
+        parts.append(pd.DataFrame({"respondent": pos[inside], "group": g, "value": vals[inside]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def group_contrasts(stack: pd.DataFrame, y: pd.Series, link: str = "identity") -> tuple[pd.Series, pd.DataFrame]:
+    """One coefficient per group (no intercept) from the stacked rows, with the cluster-robust
+    covariance (clusters: respondents; statsmodels' small-sample factor G / (G - 1) x (N - 1) /
+    (N - K)). ``link`` "identity": OLS, the coefficients are the group means of ``y``; "logit":
+    binomial GLM, they are the groups' log-odds. Returns (coefficients, covariance)."""
+    x = pd.get_dummies(stack["group"]).astype(float)
+    x = x[list(dict.fromkeys(stack["group"]))]
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": stack["respondent"].to_numpy()}}
+    if link == "logit":
+        fit = sm.GLM(y.to_numpy(float), x, family=sm.families.Binomial()).fit(**kw)
+    elif link == "identity":
+        fit = sm.OLS(y.to_numpy(float), x).fit(**kw)
+    else:
+        raise ValueError(f"unknown link {link!r}")
+    return fit.params, fit.cov_params()
+
+
+def _pair(params, cov, i, j) -> tuple[float, float]:
+    """Difference coefficient i minus j and its standard error."""
+    return float(params[i] - params[j]), float(np.sqrt(cov.loc[i, i] + cov.loc[j, j] - 2 * cov.loc[i, j]))
+
+
+def _stacked(frame, column, groups, codes, mask, exclude, min_base):
+    """Stacked rows on groups with a base of at least ``min_base``; y is 0/100 for shares."""
+    labels = dict(groups) if isinstance(groups, dict) else {g: g for g in groups}
+    stack = stack_groups(frame, column, list(labels), mask, exclude)
+    if codes is not None:
+        stack["value"] = 100.0 * stack["value"].isin(_codes(codes))
+    bases = stack.groupby("group", sort=False).size().reindex(list(labels), fill_value=0)
+    means = stack.groupby("group", sort=False)["value"].mean().reindex(list(labels))
+    keep = [g for g in labels if bases[g] >= max(min_base, 2)]
+    return stack[stack["group"].isin(keep)].reset_index(drop=True), labels, bases, means, keep
+
+
+def ranked(
+    frame: pd.DataFrame,
+    column: str,
+    groups: dict | Sequence[str],
+    named: str,
+    side: str = "highest",
+    codes: Iterable | None = None,
+    mask: pd.Series | None = None,
+    exclude: Iterable = (),
+    min_base: int = DEFAULT_MIN_BASE,
+) -> dict:
+    """A claim that group ``named`` is the ``side`` ("highest" or "lowest") of all ``groups``
+    (columns, or a dict of columns to labels) on ``column``: the share answering ``codes``, or
+    the mean when ``codes`` is None. Groups may overlap (sectors): the respondent x group rows of
+    :func:`stack_groups` are fitted with one term per group, a logistic model for shares (a
+    linear one when a group answers all or none the same, where the logit is infinite), OLS for
+    means, with cluster-robust errors by respondent, and ``named`` is compared with each other
+    group by a Wald test. The claim needs every comparison, so its p-value is the weakest one's
+    (intersection-union: the largest p once all lean the claimed way), and ``b`` is the estimate
+    of that group, named in ``estimate`` (the runner-up in evidence, which on a small base need
+    not be the runner-up in estimate). Groups on fewer than ``min_base`` respondents are left
+    out, like the estimates the book suppresses. ``pairs`` holds every comparison (``difference``
+    on the model's scale: log-odds or the mean's units); ``direction_ok`` says whether ``named``
+    beats every other group."""
+    if side not in ("highest", "lowest"):
+        raise ValueError("side must be 'highest' or 'lowest'")
+    stack, labels, bases, means, keep = _stacked(frame, column, groups, codes, mask, exclude, min_base)
+    kind = "mean" if codes is None else "share"
+    out = {"a": means.get(named, np.nan), "b": np.nan, "n_a": int(bases.get(named, 0)), "n_b": None, "kind": kind}
+    if named not in keep or len(keep) < 2:
+        return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
+    at_edge = codes is not None and means[keep].isin([0.0, 100.0]).any()
+    link = "identity" if codes is None or at_edge else "logit"
+    y = stack["value"] / 100 if link == "logit" else stack["value"]
+    params, cov = group_contrasts(stack, y, link)
+    sign = 1 if side == "highest" else -1
+    rows = []
+    for g in keep:
+        if g != named:
+            d, se = _pair(params, cov, named, g)
+            rows.append({"group": g, "estimate": means[g], "n": int(bases[g]), "difference": d, "se": se})
+    pairs = pd.DataFrame(rows)
+    pairs["z"] = sign * pairs["difference"] / pairs["se"]  # positive: leans the claimed way
+    pairs["p"] = 2 * stats.norm.sf(pairs["z"].abs())
+    pairs = pairs.sort_values("z", kind="stable").reset_index(drop=True)
+    weakest = pairs.iloc[0]
+    model = {"logit": "logistic", "identity": "linear" if kind == "share" else "OLS"}[link]
+    d = 1 if kind == "mean" else 0
+    rival = labels[weakest["group"]]
+    return {
+        **out,
+        "b": float(weakest["estimate"]),
+        "n_b": int(weakest["n"]),
+        "test": f"weakest of {len(pairs)} pairwise Wald tests ({model}, respondent x group rows, cluster-robust)",
+        "statistic": f"z = {weakest['z']:.2f} vs {rival}",
+        "p": float(weakest["p"]),
+        "estimate": f"{out['a']:.{d}f} vs {weakest['estimate']:.{d}f} (weakest comparison: {rival})",
+        "direction_ok": bool((pairs["z"] > 0).all()),
+        "pairs": pairs,
+    }
+
+
 # ---------------------------------------------------------------------------- the claims table
 def holm(p: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjustment (statsmodels ``multipletests``); NaN entries stay NaN and do
@@ -391,12 +519,15 @@ class Claims:
     ) -> dict:
         """Record ``claim`` (a sentence of the report), tested by ``res``. The report says side
         ``higher`` ("a" or "b") is the larger; pass ``direction_ok`` instead when the claim's
-        direction needs more than a > b (e.g. "the highest of all sectors"). ``expect`` is
+        direction needs more than a > b. A result that carries its own ``direction_ok`` (those
+        of :func:`ranked`) is judged by it unless one is passed. ``expect`` is
         "difference", or "no difference" for a claim that groups do not differ."""
         if higher not in ("a", "b"):
             raise ValueError("higher must be 'a' or 'b'")
         if expect not in ("difference", "no difference"):
             raise ValueError("expect must be 'difference' or 'no difference'")
+        if direction_ok is None and "direction_ok" in res:  # tests that judge it themselves (ranked)
+            direction_ok = res["direction_ok"]
         if direction_ok is None:
             d = res.get("a", np.nan) - res.get("b", np.nan)
             direction_ok = bool(d > 0 if higher == "a" else d < 0) if pd.notna(d) else False
