@@ -158,15 +158,20 @@ def test_claims_table_adjusts_and_judges():
     c.add(
         "B higher, but A is", "Fig 2", claims.result("z", 0.0005, "z = 3.5", a=60, b=40, n_a=100, n_b=100), higher="b"
     )
-    c.add("No difference", "Fig 3", claims.result("LR", 0.2, "chi2 = 1"), expect="no difference")
+    eq = claims.equivalent_shares(300, 1000, 290, 1000, margin=10, min_base=0)  # TOST p about 5e-6
+    c.add("No difference", "Fig 3", eq, expect="no difference")
     c.add("Too small", "Fig 4", claims.two_proportions(1, 5, 2, 5, min_base=30))
     raw = c.frame()
-    # Holm over the three claims of a difference that were tested: sorted 0.0005, 0.0005, 0.06
-    # -> 0.0005 * 3, 0.0005 * 2 (raised to 0.0015 to stay monotone), 0.06 * 1
-    assert raw["p (Holm)"].iloc[:3].tolist() == pytest.approx([0.0015, 0.06, 0.0015])
-    assert math.isnan(raw["p (Holm)"].iloc[3]) and math.isnan(raw["p (Holm)"].iloc[4])
+    # Holm over the four claims that were tested: sorted p_eq, 0.0005, 0.0005, 0.06
+    # -> p_eq * 4, 0.0005 * 3, 0.0005 * 2 (raised to 0.0015 to stay monotone), 0.06 * 1
+    assert raw["p (Holm)"].iloc[:4].tolist() == pytest.approx([0.0015, 0.06, 0.0015, 4 * eq["p"]])
+    assert math.isnan(raw["p (Holm)"].iloc[4])
     t = c.table()
     assert t["supported"].tolist() == ["yes", "direction only", "no", "yes", "not tested"]
+    assert (
+        t.loc["No difference", "equivalence margin"] == "±10 pts"
+        and t.loc["A higher, weak", "equivalence margin"] == "–"
+    )
     assert t.loc["A higher, weak", "p"] == "0.060" and t.loc["A higher, strong", "p"] == "<0.001"
     assert t.loc["A higher, strong", "estimate (a vs b)"] == "60 vs 40"
     assert t.loc["Too small", "bases"] == "5 / 5" and t.loc["Too small", "p"] == "–"
@@ -182,6 +187,9 @@ def test_claims_add_checks_its_arguments():
         c.add("x", "y", claims.result("z", 0.1), higher="c")
     with pytest.raises(ValueError):
         c.add("x", "y", claims.result("z", 0.1), expect="maybe")
+    # a claim of no difference needs an equivalence test: p = 0.2 from a test of difference is no evidence
+    with pytest.raises(ValueError, match="equivalence test"):
+        c.add("x", "y", claims.result("LR", 0.2, "chi2 = 1"), expect="no difference")
 
 
 def test_trend_exclude_leaves_the_base():
@@ -303,3 +311,66 @@ def test_ranked_uses_a_linear_model_when_a_share_is_at_the_edge():
     assert "linear" in r["test"] and r["direction_ok"]
     # A is now 16 + 10 = 26 of 40: the difference is in percentage points
     assert r["pairs"].set_index("group").loc["A", "difference"] == pytest.approx(100 - 65)
+
+
+# ---------------------------------------------------------------------------- no difference: equivalence
+def test_equivalent_shares_by_hand_and_a_wide_ci_is_not_support():
+    # 30/100 vs 25/100: d = 5 points; Wald variance .3 * .7 / 100 + .25 * .75 / 100 = .003975;
+    # TOST within +-10: max(P(Z > (5 + 10) / se), P(Z < (5 - 10) / se)), se = 100 sqrt(.003975)
+    se = 100 * math.sqrt(0.003975)
+    r = claims.equivalent_shares(30, 100, 25, 100, margin=10, min_base=0)
+    assert r["p"] == pytest.approx(max(stats.norm.sf(15 / se), stats.norm.cdf(-5 / se)))
+    q = stats.norm.ppf(0.95)
+    assert r["estimate"] == f"difference +5, 90% CI {5 - q * se:.0f} to {5 + q * se:.0f}"
+    assert r["direction_ok"] and r["margin_text"] == "±10 pts"
+    # the test of a difference finds nothing (p > 0.05), yet the 90% CI (-5 to 15) is wider than
+    # the margin: not shown to be equal. The old rule (p >= 0.05) would have called it supported.
+    assert claims.two_proportions(30, 100, 25, 100, min_base=0, method="z")["p"] > 0.05
+    c = claims.Claims()
+    c.add("no difference, small samples", "Fig", r, expect="no difference")
+    assert r["p"] > 0.05 and c.table()["supported"].tolist() == ["direction only"]
+    # 300/1000 vs 290/1000: se = 100 sqrt(.3 * .7 / 1000 + .29 * .71 / 1000), CI about -2 to 4: supported
+    big = claims.equivalent_shares(300, 1000, 290, 1000, margin=10, min_base=0)
+    se = 100 * math.sqrt(0.3 * 0.7 / 1000 + 0.29 * 0.71 / 1000)
+    assert big["p"] == pytest.approx(stats.norm.cdf((1 - 10) / se)) and big["p"] < 1e-4
+    # an estimated difference beyond the margin does not lean the reported way
+    far = claims.equivalent_shares(450, 1000, 290, 1000, margin=10, min_base=0)
+    assert not far["direction_ok"] and far["p"] > 0.5
+    assert claims.equivalent_shares(3, 10, 2, 10, min_base=30)["test"] == claims.NOT_RUN
+
+
+def test_equivalent_means_is_welch_tost_by_hand():
+    # means 2.5 and 6, se^2 = 29/12 and Welch df as in test_welch_t_by_hand; margin 4
+    df = pd.DataFrame({"x": [1, 2, 3, 4, 2, 4, 6, 8, 10], "g": [True] * 4 + [False] * 5})
+    r = claims.equivalent_means(df, "x", df["g"], ~df["g"], margin=4, min_base=0)
+    se, dof = math.sqrt(29 / 12), (29 / 12) ** 2 / ((5 / 12) ** 2 / 3 + 2**2 / 4)
+    p = max(stats.t.sf((-3.5 + 4) / se, dof), stats.t.cdf((-3.5 - 4) / se, dof))
+    assert r["p"] == pytest.approx(p) and r["direction_ok"] and r["margin_text"] == "±4"
+    q = stats.t.ppf(0.95, dof)
+    assert r["estimate"] == f"difference -3.50, 90% CI {-3.5 - q * se:.2f} to {-3.5 + q * se:.2f}"
+    assert not claims.equivalent_means(df, "x", df["g"], ~df["g"], margin=3, min_base=0)["direction_ok"]
+
+
+def test_equivalent_groups_by_hand_under_overlap():
+    # the OVERLAP fixture: A - B = 1, A - C = 3.25, B - C = 2.25, cluster-robust SEs by hand
+    x, members = OVERLAP["x"].to_numpy(float), OVERLAP[["A", "B", "C"]]
+    r = claims.equivalent_groups(OVERLAP, "x", ["A", "B", "C"], margin=5, min_base=0)
+    by_hand = {}
+    for a, b, d in (("A", "B", 1.0), ("A", "C", 3.25), ("B", "C", 2.25)):
+        se = _cluster_se_by_hand(x, members, a, b, 3)
+        by_hand[(a, b)] = max(stats.norm.sf((d + 5) / se), stats.norm.cdf((d - 5) / se))
+    pairs = r["pairs"].set_index(["group_a", "group_b"])
+    for key, p in by_hand.items():
+        assert pairs.loc[key, "p"] == pytest.approx(p)
+    worst = max(by_hand, key=by_hand.get)
+    assert r["p"] == pytest.approx(by_hand[worst]) and r["statistic"] == f"{worst[0]} vs {worst[1]}"
+    assert r["direction_ok"] and r["margin_text"] == "±5"
+    # a margin below the A - C gap: the estimates no longer lie within it
+    assert not claims.equivalent_groups(OVERLAP, "x", ["A", "B", "C"], margin=3, min_base=0)["direction_ok"]
+    # shares are compared in percentage points, with the default margin of 10
+    df = _hundred()
+    s = claims.equivalent_groups(df, "y", ["A", "B", "C"], codes=[1], min_base=0)
+    assert s["margin"] == 10 and s["pairs"].set_index(["group_a", "group_b"]).loc[
+        ("A", "B"), "difference"
+    ] == pytest.approx(-20)
+    assert not s["direction_ok"]
