@@ -21,7 +21,9 @@ respondent, against each other group.
 The tests come from scipy and statsmodels; this module only counts, chooses and labels. A test
 on a base below ``min_base`` is not run, like the estimates the book suppresses. All p-values
 treat the respondents as a simple random sample; the survey is a convenience sample, so they
-describe sampling noise only.
+describe sampling noise only. Under a survey weight (:func:`calaim.stats.tables.set_weight`)
+:func:`compare_shares` compares weighted shares with a z test on Kish's effective bases; the
+other tests are not weighted yet.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest, tost_proportions_2indep
 from statsmodels.stats.weightstats import ttost_ind
 
-from calaim.stats.tables import DEFAULT_MIN_BASE, count_answers
+from calaim.stats import estimate
+from calaim.stats.tables import DEFAULT_MIN_BASE, answers, count_answers, weight
 
 ALPHA = 0.05
 NOT_RUN = "not run (base below min_base)"
@@ -173,7 +176,31 @@ def compare_shares(
     _disjoint(mask_a, mask_b, "compare_shares")
     k_a, n_a = count(frame, column, mask_a, codes, exclude)
     k_b, n_b = count(frame, column_b or column, mask_b, codes, exclude)
+    if weight() and column in frame and (column_b or column) in frame:
+        args = (codes, mask_a, mask_b, exclude, min_base, method, fisher_below)
+        return _weighted_shares(frame, column, column_b or column, *args)
     return two_proportions(k_a, n_a, k_b, n_b, min_base=min_base, method=method, fisher_below=fisher_below)
+
+
+def _weighted_shares(frame, column, column_b, codes, mask_a, mask_b, exclude, min_base, method, fisher_below) -> dict:
+    """compare_shares under a weight (:func:`calaim.stats.tables.set_weight`): weighted shares,
+    compared by a two-proportion z test on Kish's effective bases (weighted share x effective n
+    as counts). Equal weights in both groups are the unweighted design: its test is run."""
+    codes = _codes(codes)
+    va, wa = answers(frame, column, _bool(mask_a), exclude)
+    vb, wb = answers(frame, column_b, _bool(mask_b), exclude)
+    if va.size + vb.size == 0 or np.ptp(np.r_[wa, wb]) == 0:
+        k_a, k_b = int(np.isin(va, codes).sum()), int(np.isin(vb, codes).sum())
+        return two_proportions(k_a, va.size, k_b, vb.size, min_base, method, fisher_below)
+    ea = estimate.share(va, codes, min_base, weights=wa)
+    eb = estimate.share(vb, codes, min_base, weights=wb)
+    out = {"a": ea.value, "b": eb.value, "n_a": ea.base, "n_b": eb.base, "kind": "share"}
+    if min(ea.base, eb.base) < max(min_base, 1):
+        return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
+    counts = [ea.value / 100 * ea.effective_n, eb.value / 100 * eb.effective_n]
+    z, p = proportions_ztest(counts, [ea.effective_n, eb.effective_n])
+    test = "two-proportion z test on effective bases (weighted)"
+    return {**out, "test": test, "statistic": f"z = {z:.2f}", "p": float(p)}
 
 
 def paired_shares(
