@@ -179,6 +179,9 @@ def test_claims_table_adjusts_and_judges():
         col for col in claims.Claims.COLUMNS if col not in ("p (Holm)", "supported")
     ]
     assert len(c.table(last=2)) == 2
+    only_differences = claims.Claims()
+    only_differences.add("A higher", "Fig 1", claims.result("z", 0.01, a=60, b=40))
+    assert "equivalence margin" not in only_differences.table().columns
 
 
 def test_claims_add_checks_its_arguments():

@@ -755,12 +755,15 @@ class Claims:
         that way. For a claim of no difference, leaning the reported way means the estimated
         difference lies within the equivalence margin, and its p-value is the equivalence test's
         (small when the difference is shown to lie within the margin), so a large p-value of a
-        test of difference never supports it. ``last`` keeps the last n rows."""
+        test of difference never supports it; the equivalence margin column is shown when the
+        chapter has such a claim. ``last`` keeps the last n rows."""
         t = self.frame()
         t["direction as reported"] = np.where(t["p"].isna(), "–", np.where(t["direction_ok"], "yes", "no"))
         t["p (Holm)"] = t["p (Holm)"].map(format_p)
         t["p"] = t["p"].map(format_p)
         cols = self.COLUMNS if adjust else [c for c in self.COLUMNS if c not in ("p (Holm)", "supported")]
+        if (t["expect"] == "difference").all():  # no equivalence claim: no margin column
+            cols = [c for c in cols if c != "equivalence margin"]
         out = t.set_index("claim")[cols]
         out.index.name = None
         return out.iloc[-last:] if last else out
