@@ -5,6 +5,7 @@
 #   make book CROSSWALK=map.csv   rename a vendor file's columns first (draft one: calaim crosswalk FILE --out map.csv)
 #   make book PUBLIC=1            a public release: counts below 11 suppressed too
 #   make book WEIGHT=column       weight shares and means by a survey-weight column of the data
+#   make book DATA=new.sav COMPARE_DATA=old.sav   test change against the previous wave's microdata
 #   make test                     unit tests, then nbval on the committed chapter notebooks
 #   make check-html               open every page of the built book in headless Chromium (OUT=dir: that book)
 #
@@ -27,6 +28,7 @@ MIN_BASE    ?=
 PUBLIC      ?=
 CROSSWALK   ?=
 WEIGHT      ?=
+COMPARE_DATA ?=
 NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
 
 BUILD_ARGS :=
@@ -51,6 +53,9 @@ endif
 ifneq ($(strip $(WEIGHT)),)
 BUILD_ARGS += --weight $(WEIGHT)
 endif
+ifneq ($(strip $(COMPARE_DATA)),)
+BUILD_ARGS += --compare-data $(COMPARE_DATA)
+endif
 ifneq ($(filter-out 0 no false,$(strip $(PUBLIC))),)
 BUILD_ARGS += --public
 endif
@@ -65,7 +70,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:  ## list the targets
 	@echo "calaim-book targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "variables: DATA=path (book data), CROSSWALK=map.csv, WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), WEIGHT=column, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
+	@echo "variables: DATA=path (book data), CROSSWALK=map.csv, WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), WEIGHT=column, COMPARE_DATA=old file, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
 
 venv: $(STAMP)  ## create .venv and install the pinned environment (instant when up to date)
 

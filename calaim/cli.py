@@ -1,6 +1,7 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN] [--out DIR]
+calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN]
+             [--compare-data OLD_FILE] [--out DIR]
              [--no-cache]
 calaim validate PATH [--crosswalk MAP] [--user-missing answer|missing] [--weight COLUMN]
 calaim crosswalk PATH [--out MAP.csv]
@@ -63,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="COLUMN",
         help="weight every share and mean by this survey-weight column of the data (need not be in the codebook)",
+    )
+    b.add_argument(
+        "--compare-data",
+        default=None,
+        metavar="OLD_FILE",
+        help="the previous wave's microdata (codebook column names): test every change on both samples "
+        "instead of against the published 2023 numbers",
     )
     b.add_argument(
         "--out",
@@ -186,6 +194,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             use_cache=not args.no_cache,
             crosswalk=args.crosswalk,
             weight=args.weight,
+            compare_data=args.compare_data,
             **kwargs,
         )
     except build.BuildInterrupted as exc:

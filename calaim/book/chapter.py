@@ -41,6 +41,9 @@ class Context:
     _evaluated: pd.DataFrame | None = None
     weight: str | None = None  # the survey-weight column every share and mean is weighted by
     weight_summary: object = None  # calaim.stats.weights.WeightSummary over the completed interviews
+    previous: pd.DataFrame | None = None  # the previous wave's microdata (--compare-data), derived
+    previous_path: Path | None = None
+    _evaluated_previous: pd.DataFrame | None = None
 
     # ----------------------------------------------------------------- facts
     @property
@@ -107,7 +110,14 @@ class Context:
                 "Because the data are synthetic, the reproduced numbers show that the code recomputes the report's "
                 "figures correctly from data with the published structure; they are not findings about CalAIM."
             )
-        if self.wave != PUBLISHED_WAVE:
+        if self.previous is not None:
+            n_prev = int(self.previous["pop_complete"].sum())
+            lines.append(
+                f"Compared with the previous wave's microdata, `{self.previous_path.name}` ({n_prev:,} completed "
+                "interviews): both waves are samples, every change is tested on the two samples' estimates, and the "
+                "published 2023 numbers play no part."
+            )
+        elif self.wave != PUBLISHED_WAVE:
             lines.append(f"The published column shows the 2023 report's values for comparison with wave {self.wave}.")
         if self.data_path.suffix.lower() == ".csv":
             from calaim.data.conventions import csv_na_note
@@ -141,18 +151,59 @@ class Context:
         order = {rid: i for i, rid in enumerate(reg["id"])}
         return ev.sort_values("id", key=lambda s: s.map(order)).reset_index(drop=True)
 
+    def evaluated_previous(self, sections: list[str] | None = None) -> pd.DataFrame | None:
+        """The registry rows computed on the previous wave's microdata (None without one)."""
+        from calaim.stats import findings
+
+        if self.previous is None:
+            return None
+        if self._evaluated_previous is None:
+            self._evaluated_previous = findings.evaluate(
+                self.previous, cb=self.cb, min_base=self.min_base, weight=self.weight or ""
+            )
+        ev = self._evaluated_previous
+        return ev if sections is None else ev[ev["section"].isin(sections)].reset_index(drop=True)
+
+    @property
+    def comparing(self) -> bool:
+        """True when the book shows change (another wave, or previous microdata), not match / miss."""
+        return self.previous is not None or self.wave != PUBLISHED_WAVE
+
+    def changes(self, sections: list[str] | None = None) -> pd.DataFrame:
+        """:func:`calaim.stats.change.change_table` of these sections (all when None)."""
+        from calaim.stats import change, findings
+
+        ev = self.evaluated(sections)
+        ev = ev[ev["status"] != "context"].reset_index(drop=True)
+        return change.change_table(ev, findings.load_registry(), previous=self.evaluated_previous(sections))
+
     def scorecard(self, section: str | list[str]) -> pd.DataFrame:
         """Published vs reproduced for one section, ready to display (copyable HTML table)."""
         sections = [section] if isinstance(section, str) else list(section)
         ev = self.evaluated(sections)
         ev = ev[ev["status"] != "context"]
-        return scorecard_table(ev, wave=self.wave)
+        return scorecard_table(ev, wave=self.wave, previous=self.evaluated_previous(sections))
 
 
-def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+def scorecard_table(
+    ev: pd.DataFrame,
+    wave: str = PUBLISHED_WAVE,
+    registry: pd.DataFrame | None = None,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Published vs reproduced (wave 2023: status match / miss), or, for another wave, the 2023
-    published value, this wave's, and the tested change with its verdict instead of match / miss."""
+    published value, this wave's, and the tested change with its verdict instead of match / miss.
+    With ``previous`` (the registry evaluated on the previous wave's microdata) the comparison
+    columns are that wave's estimates ("previous wave") and the change is tested on both samples."""
     published_label = "published" if wave == PUBLISHED_WAVE else "2023 published"
+    if previous is not None:
+        published_label = "previous wave"
+        if wave == PUBLISHED_WAVE:
+            wave = "this"
+        ev = ev.assign(
+            published=ev["id"].map(previous.set_index("id")["reproduced"]).to_numpy(),
+            published_n=ev["id"].map(previous.set_index("id")["base"]).to_numpy(),
+        )
     out = pd.DataFrame(
         {
             "id": ev["id"],
@@ -175,15 +226,22 @@ def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE, registry: pd.D
         out["note"] = ev["inconsistency"].fillna("").to_numpy()
     else:
         out = out.rename(columns={"reproduced": f"wave {wave}", "95% CI": f"wave {wave} 95% CI"})
-        out = pd.concat([out.reset_index(drop=True), change_columns(ev, registry)], axis=1)
+        cols = change_columns(ev, registry, previous)
+        if previous is not None:
+            cols = cols.rename(columns={"2023 base": "previous base"})
+        out = pd.concat([out.reset_index(drop=True), cols], axis=1)
     return out.reset_index(drop=True)
 
 
-def change_columns(ev: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The "change since 2023" columns of a scorecard (:func:`calaim.stats.change.change_table`)."""
+def change_columns(
+    ev: pd.DataFrame, registry: pd.DataFrame | None = None, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The "change since 2023" columns of a scorecard (:func:`calaim.stats.change.change_table`);
+    with ``previous``, the change since the previous wave's microdata."""
     from calaim.stats import change, findings
 
-    ch = change.change_table(ev.reset_index(drop=True), findings.load_registry() if registry is None else registry)
+    reg = findings.load_registry() if registry is None else registry
+    ch = change.change_table(ev.reset_index(drop=True), reg, previous=previous)
     unit = {"points": " pts", "units": "", "ratio": "×"}
 
     def fmt(v, u):
@@ -290,6 +348,7 @@ def setup(
     cb: codebook.Codebook | None = None,
     public: bool = False,
     weight: str | None = None,
+    compare_data: str | None = None,
 ) -> Context:
     """Load, validate and derive the chapter's data; set the plotting theme.
 
@@ -304,6 +363,11 @@ def setup(
     respondent), every share and mean of the kernel is weighted by it
     (:func:`calaim.stats.tables.set_weight`), and the data box reports its range, Kish's
     design effect and the effective n.
+
+    ``compare_data`` (``calaim build --compare-data OLD_FILE`` injects it; empty: none) is the
+    previous wave's microdata, validated and derived the same way (same weight column, if any):
+    scorecards then test the change between the two samples instead of comparing with the
+    published numbers.
     """
     from calaim.stats import weights as survey_weights
 
@@ -313,18 +377,12 @@ def setup(
     tables.set_weight(weight)
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
-    cache = prepared_path(path)
-    if cache.is_file():
-        stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
-        if stored.get("sha256") != content_hash(path):
-            raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
-        if stored.get("weight") != weight:
-            raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
-        df, warnings = stored["frame"], stored["warnings"]
-        empty = list(stored.get("empty", []))
-    else:
-        df, warnings = prepare(path, cb, weight=weight)
-        empty = list(df.attrs.get("empty_columns", []))
+    df, warnings, empty = _load(path, cb, weight)
+    previous = None
+    if compare_data:
+        previous_path = Path(compare_data)
+        previous, prev_warnings, _ = _load(previous_path, cb, weight)
+        warnings = list(warnings) + [f"{previous_path.name}: {w}" for w in prev_warnings]
     summary = None
     if weight:
         summary = survey_weights.summarize(df.loc[df["pop_complete"].astype(bool), weight].to_numpy(float), weight)
@@ -341,4 +399,21 @@ def setup(
         empty=empty,
         weight=weight,
         weight_summary=summary,
+        previous=previous,
+        previous_path=Path(compare_data) if compare_data else None,
     )
+
+
+def _load(path: Path, cb: codebook.Codebook, weight: str | None) -> tuple[pd.DataFrame, list, list]:
+    """The validated, derived frame of ``path`` (from the build's prepared copy when there is
+    one), its warnings and its empty columns."""
+    cache = prepared_path(path)
+    if cache.is_file():
+        stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
+        if stored.get("sha256") != content_hash(path):
+            raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
+        if stored.get("weight") != weight:
+            raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
+        return stored["frame"], stored["warnings"], list(stored.get("empty", []))
+    df, warnings = prepare(path, cb, weight=weight)
+    return df, warnings, list(df.attrs.get("empty_columns", []))
