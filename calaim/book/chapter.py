@@ -165,6 +165,18 @@ class Context:
         return ev if sections is None else ev[ev["section"].isin(sections)].reset_index(drop=True)
 
     @property
+    def published_label(self) -> str:
+        """What the registry's published values are called on this book's pages: "published" on
+        the 2023 wave, "2023 published" when the book runs on another wave."""
+        return "published" if not self.comparing else "2023 published"
+
+    def relabel(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with columns starting "published" renamed to start with :attr:`published_label`."""
+        if not self.comparing:
+            return frame
+        return frame.rename(columns=lambda c: f"2023 {c}" if str(c).startswith("published") else c)
+
+    @property
     def comparing(self) -> bool:
         """True when the book shows change (another wave, or previous microdata), not match / miss."""
         return self.previous is not None or self.wave != PUBLISHED_WAVE
