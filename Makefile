@@ -103,6 +103,13 @@ serve:  ## serve the built book on http://127.0.0.1:$(PORT)/ (PORT=n, OUT=dir); 
 	@echo "serving $(CHECK_OUT)/html on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(PYTHON_BOOT) -m http.server $(PORT) --bind 127.0.0.1 --directory $(CHECK_OUT)/html
 
+# The PDF is printed from the built HTML (build it first when it is missing) by headless Chromium.
+pdf: $(STAMP)  ## the whole book as one PDF: $(OUT or _build)/pdf/calaim-book.pdf, linked from the front page
+	@test -f $(CHECK_OUT)/html/index.html || $(MAKE) book
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { echo "error: make pdf needs chromium and chromedriver (make check-html installs them)" >&2; exit 1; }
+	$(PY) -m calaim.cli pdf $(CHECK_OUT)
+
 test: $(STAMP)  ## lint (ruff), the unit tests, then nbval on the committed notebooks
 	$(PY) -m ruff check .
 	$(PY) -m pytest -p no:cacheprovider tests
