@@ -8,6 +8,8 @@
 #   make book DATA=new.sav COMPARE_DATA=old.sav   test change against the previous wave's microdata
 #   make test                     unit tests, then nbval on the committed chapter notebooks
 #   make check-html               open every page of the built book in headless Chromium (OUT=dir: that book)
+#   make serve                    serve the built book on http://127.0.0.1:8000/ (PORT=n; OUT=dir: that book)
+#   make pdf                      the whole book as one PDF: _build/pdf/calaim-book.pdf (builds the book if missing)
 #
 # Both install what they need into .venv first (from requirements-lock.txt).
 
@@ -29,6 +31,7 @@ PUBLIC      ?=
 CROSSWALK   ?=
 WEIGHT      ?=
 COMPARE_DATA ?=
+PORT        ?= 8000
 NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
 
 BUILD_ARGS :=
@@ -65,7 +68,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv install book check-html test bench refresh clean lock
+.PHONY: help venv install book check-html serve pdf test bench refresh clean lock
 
 help:  ## list the targets
 	@echo "calaim-book targets:"
@@ -98,6 +101,19 @@ check-html: $(STAMP)  ## check the built book in headless Chromium: images, link
 	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends chromium chromium-driver; \
 	fi
 	$(PY) -m calaim.book.check_html $(CHECK_OUT)/html --screenshots $(CHECK_OUT)/screenshots
+
+# Search excerpts need http:// (a file:// page may not fetch the pages it quotes), hence a local server.
+serve:  ## serve the built book on http://127.0.0.1:$(PORT)/ (PORT=n, OUT=dir); Ctrl-C stops it
+	@test -f $(CHECK_OUT)/html/index.html || { echo "error: no book in $(CHECK_OUT)/html: run make book first" >&2; exit 1; }
+	@echo "serving $(CHECK_OUT)/html on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(PYTHON_BOOT) -m http.server $(PORT) --bind 127.0.0.1 --directory $(CHECK_OUT)/html
+
+# The PDF is printed from the built HTML (build it first when it is missing) by headless Chromium.
+pdf: $(STAMP)  ## the whole book as one PDF: $(OUT or _build)/pdf/calaim-book.pdf, linked from the front page
+	@test -f $(CHECK_OUT)/html/index.html || $(MAKE) book
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { echo "error: make pdf needs chromium and chromedriver (make check-html installs them)" >&2; exit 1; }
+	$(PY) -m calaim.cli pdf $(CHECK_OUT)
 
 test: $(STAMP)  ## lint (ruff), the unit tests, then nbval on the committed notebooks
 	$(PY) -m ruff check .

@@ -7,6 +7,7 @@ calaim validate PATH [--crosswalk MAP] [--user-missing answer|missing] [--weight
 calaim crosswalk PATH [--out MAP.csv]
 calaim rake PATH --targets TARGETS.yml --out WEIGHTED_PATH
 calaim synth [--n N] [--seed S] [--out PATH]
+calaim pdf [OUT] [--pdf PATH] [--no-copy] [--min-pages N]
 """
 
 from __future__ import annotations
@@ -130,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Re-execute chapters/*.ipynb in place (default data, volatile metadata stripped) so nbval passes.",
     )
     r.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="only these notebooks (default: all)")
+    sub.add_parser(
+        "pdf",
+        help="print the built book (OUT/html) to one PDF, OUT/pdf/calaim-book.pdf",
+        description="Print the built book to one PDF (headless Chromium, merged with pypdf).",
+        add_help=False,
+    )
     return parser
 
 
@@ -325,6 +332,11 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["pdf"]:  # its own options: calaim.book.pdf parses them
+        from calaim.book import pdf
+
+        return pdf.main(argv[1:])
     args = _parser().parse_args(argv)
     return COMMANDS[args.command](args)
 
