@@ -93,7 +93,7 @@ ESTIMATORS = {
     "robust": "maximum likelihood, robust (HC3) standard errors",
     "firth": "Firth penalized likelihood",
 }
-ROBUST_COV = "HC3"
+ROBUST_COV = "HC3"  # what estimator="robust" computes, by :func:`hc_covariance` (not statsmodels)
 
 
 @dataclass(frozen=True)
@@ -362,6 +362,32 @@ def firth_logit(y, X, *, maxiter: int = 100, tol: float = 1e-8, max_step: float 
     return FirthResult(beta, cov, _logit_loglik(y, X @ beta), float(pen), converged, it)
 
 
+# --------------------------------------------------------------------------- robust covariance
+def hc_covariance(X, y, p, kind: str = "HC3") -> np.ndarray:
+    """Heteroskedasticity-consistent ("sandwich") covariance of logistic ML estimates.
+
+    ``B M B`` with bread ``B = (X'WX)^-1``, ``W = diag(p (1 - p))``, and meat
+    ``M = X' diag(e^2 / (1 - h)^k) X`` on the score residuals ``e = y - p``: ``k = 0`` for HC0 and
+    ``k = 2`` for HC3, where ``h`` is the leverage of the GLM, the diagonal of the hat matrix
+    ``W^1/2 X (X'WX)^-1 X' W^1/2`` (Long and Ervin 2000, carried over to GLMs as in R's
+    ``sandwich::vcovHC``). Written out here because statsmodels' ``Logit`` and ``GLM`` give the
+    HC0 matrix whatever HC type is asked for (statsmodels issue 7798, checked on 0.15: on Greene's
+    Spector and Mazzeo data both return HC0 for ``cov_type="HC3"``). A leverage of 1 gives an
+    infinite variance, which the caller reports as a problem.
+    """
+    if kind not in ("HC0", "HC3"):
+        raise ValueError(f"unknown HC type {kind!r}; known: HC0, HC3")
+    X = np.asarray(X, dtype=float)
+    e = np.asarray(y, dtype=float) - np.asarray(p, dtype=float)
+    w = np.asarray(p, dtype=float) * (1.0 - np.asarray(p, dtype=float))
+    bread = np.linalg.inv(X.T @ (X * w[:, None]))
+    h = w * np.einsum("ij,jk,ik->i", X, bread, X)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = e**2 if kind == "HC0" else e**2 / (1.0 - h) ** 2
+    meat = X.T @ (X * scale[:, None])
+    return bread @ meat @ bread
+
+
 # --------------------------------------------------------------------------- fit statistics
 def auc(y, p) -> float:
     """Area under the ROC curve: the chance that a random case with y = 1 gets a higher
@@ -496,7 +522,6 @@ def _fit(
     else:
         problems: list[str] = []
         res = None
-        fit_kw = {"cov_type": ROBUST_COV} if estimator == "robust" else {}
         # Fit and read every lazily computed result inside one warning trap, so that overflow and
         # convergence warnings become problems here instead of noise in a notebook.
         with (
@@ -505,7 +530,7 @@ def _fit(
         ):
             warnings.simplefilter("always")
             try:
-                res = mod.fit(method="newton", maxiter=MAXITER, disp=False, **fit_kw)
+                res = mod.fit(method="newton", maxiter=MAXITER, disp=False)
             except PerfectSeparationError:
                 problems.append("perfect separation")
             except np.linalg.LinAlgError:
@@ -514,6 +539,14 @@ def _fit(
                 params, bse, pvalues = res.params, res.bse, res.pvalues
                 ci = res.conf_int(alpha=0.05)
                 p_hat = np.asarray(res.predict())
+                if estimator == "robust":
+                    try:
+                        cov = hc_covariance(mod.exog, mod.endog, p_hat, ROBUST_COV)
+                    except np.linalg.LinAlgError:
+                        cov = np.full((len(names), len(names)), np.nan)
+                    bse = pd.Series(np.sqrt(np.diag(cov)), index=names)
+                    pvalues = pd.Series(2 * stats.norm.sf(np.abs(params / bse)), index=names)
+                    ci = pd.DataFrame({0: params - Z95 * bse, 1: params + Z95 * bse})
                 converged = bool(res.mle_retvals.get("converged", True))
                 loglik = float(res.llf)
         if res is None:
