@@ -352,9 +352,10 @@ def test_unknown_estimator_is_refused(simulated):
         fit(simulated, "participation", estimator="bayes")
 
 
-def test_compare_estimators_lays_three_fits_side_by_side(simulated):
+def test_compare_estimators_lays_the_fits_side_by_side(simulated):
     table = models.compare_estimators(simulated.head(2000), "pilot")
-    assert list(table.columns.get_level_values(0).unique()) == ["ml", "robust", "firth"]
+    assert list(table.columns.get_level_values(0).unique()) == ["ml", "robust", "firth", "firth_wald"]
+    assert table[("firth", "OR")].equals(table[("firth_wald", "OR")])  # same estimates, other limits
     assert list(table.index) == ["fte_lt50", "nonprofit"]
     assert table[("ml", "OR")].equals(table[("robust", "OR")])
 
