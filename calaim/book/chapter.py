@@ -212,9 +212,10 @@ def scorecard_table(
         published_label = "previous wave"
         if wave == PUBLISHED_WAVE:
             wave = "this"
+        prev = previous.set_index("id")
         ev = ev.assign(
-            published=ev["id"].map(previous.set_index("id")["reproduced"]).to_numpy(),
-            published_n=ev["id"].map(previous.set_index("id")["base"]).to_numpy(),
+            published=ev["id"].map(prev["reproduced"]).to_numpy(),
+            published_n=ev["id"].map(prev["base"]).to_numpy(),
         )
     out = pd.DataFrame(
         {
