@@ -157,9 +157,11 @@ def test_findings_small_count_rule_by_hand():
     ev = findings.evaluate(hand_frame(), registry=reg, min_base=1, min_count=9).set_index("id")
     assert ev["suppressed"].all()
     assert ev["base"].isna().all()
-    # the reproduced number stays for the scorecard's own use (it shows a dash), but the status is
-    # "suppressed": match / miss computed from the hidden value would reveal it
-    assert ev.loc["n_complete", "reproduced"] == 8 and (ev["status"] == "suppressed").all()
+    # the hidden number and its CI are blank, so no table or CSV built from these rows can show
+    # them, and the status is "suppressed": match / miss computed from it would reveal it
+    assert ev[["reproduced", "ci_low", "ci_high"]].isna().all().all()
+    assert (ev["status"] == "suppressed").all()
+    assert plain.loc["n_complete", "reproduced"] == 8
 
 
 def test_suppressed_status_does_not_depend_on_the_hidden_value():

@@ -571,8 +571,9 @@ def evaluate(
     registry row with ``reproduced``, ``base``, a 95% CI (Wilson for shares, t for means, the
     model's for odds ratios), the ``tolerance`` used, ``status`` (match / miss / suppressed / not in
     data / context; "suppressed" whenever the estimate is, since match / miss would reveal the
-    hidden value), ``suppressed`` (base below ``min_base``, or the small-count rule) and a ``note`` saying what was missing or
-    which item an aggregate picked. Nothing raises for absent columns or models.
+    hidden value), ``suppressed`` (base below ``min_base``, or the small-count rule; the estimate
+    and its CI are then blank, so no page or CSV downstream can show them) and a ``note`` saying
+    what was missing or which item an aggregate picked. Nothing raises for absent columns or models.
 
     ``min_count`` (default: that of :func:`calaim.stats.tables.policy`; 11 in a public release) adds
     the small-count rule: a share or count whose count, or base minus count, is 1 to
@@ -696,6 +697,7 @@ def evaluate(
     out["tolerance"] = tol
     out["status"] = status
     out["suppressed"] = suppressed
+    out.loc[out["suppressed"], ["reproduced", "ci_low", "ci_high"]] = np.nan
     if min_count:
         out.loc[[tiny(b) for b in out["base"]], "base"] = np.nan
     out["base"] = out["base"].astype("Int64")
