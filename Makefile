@@ -5,7 +5,9 @@
 #   make book CROSSWALK=map.csv   rename a vendor file's columns first (draft one: calaim crosswalk FILE --out map.csv)
 #   make book PUBLIC=1            a public release: counts below 11 suppressed too
 #   make book WEIGHT=column       weight shares and means by a survey-weight column of the data
+#   make book USER_MISSING=missing  treat SPSS/Stata declared-missing codes as missing even where the codebook lists them
 #   make book DATA=new.sav COMPARE_DATA=old.sav   test change against the previous wave's microdata
+#                                  (COMPARE_CROSSWALK=map.csv: the old file's own crosswalk)
 #   make test                     unit tests, then nbval on the committed chapter notebooks
 #   make check-html               open every page of the built book in headless Chromium (OUT=dir: that book)
 #   make serve                    serve the built book on http://127.0.0.1:8000/ (PORT=n; OUT=dir: that book)
@@ -31,6 +33,8 @@ PUBLIC      ?=
 CROSSWALK   ?=
 WEIGHT      ?=
 COMPARE_DATA ?=
+COMPARE_CROSSWALK ?=
+USER_MISSING ?=
 PORT        ?= 8000
 NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
 
@@ -59,6 +63,12 @@ endif
 ifneq ($(strip $(COMPARE_DATA)),)
 BUILD_ARGS += --compare-data $(COMPARE_DATA)
 endif
+ifneq ($(strip $(COMPARE_CROSSWALK)),)
+BUILD_ARGS += --compare-crosswalk $(COMPARE_CROSSWALK)
+endif
+ifneq ($(strip $(USER_MISSING)),)
+BUILD_ARGS += --user-missing $(USER_MISSING)
+endif
 ifneq ($(filter-out 0 no false,$(strip $(PUBLIC))),)
 BUILD_ARGS += --public
 endif
@@ -73,7 +83,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:  ## list the targets
 	@echo "calaim-book targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "variables: DATA=path (book data), CROSSWALK=map.csv, WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), WEIGHT=column, COMPARE_DATA=old file, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
+	@echo "variables: DATA=path (book data), CROSSWALK=map.csv, WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), WEIGHT=column, COMPARE_DATA=old file, COMPARE_CROSSWALK=map.csv, USER_MISSING=answer|missing, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
 
 venv: $(STAMP)  ## create .venv and install the pinned environment (instant when up to date)
 

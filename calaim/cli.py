@@ -1,7 +1,7 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN]
-             [--compare-data OLD_FILE] [--out DIR]
+calaim build [--data PATH] [--crosswalk MAP] [--user-missing answer|missing] [--wave LABEL] [--min-base N]
+             [--public] [--weight COLUMN] [--compare-data OLD_FILE [--compare-crosswalk MAP]] [--out DIR]
              [--no-cache]
 calaim validate PATH [--crosswalk MAP] [--user-missing answer|missing] [--weight COLUMN]
 calaim crosswalk PATH [--out MAP.csv]
@@ -88,19 +88,20 @@ def _parser() -> argparse.ArgumentParser:
         help="execute every notebook, ignoring the execution cache in OUT/.cache (it is still refreshed)",
     )
     _crosswalk_option(b)
+    b.add_argument(
+        "--compare-crosswalk",
+        default=None,
+        metavar="MAP",
+        help="crosswalk for the --compare-data file, when its columns are not the codebook's",
+    )
+    _user_missing_option(b)
     b.add_argument("--source", default=None, metavar="DIR", help=argparse.SUPPRESS)  # book sources (tests)
     b.add_argument("--registry", default=None, metavar="CSV", help=argparse.SUPPRESS)  # findings registry (tests)
 
     v = sub.add_parser("validate", help="check a data file against the codebook", description="Check a data file.")
     v.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta)")
     _crosswalk_option(v)
-    v.add_argument(
-        "--user-missing",
-        choices=["answer", "missing"],
-        default="answer",
-        help="a declared-missing SPSS/Stata code that the codebook lists as an answer (9 = Unsure): keep it as an "
-        "answer (default) or treat it as missing",
-    )
+    _user_missing_option(v)
     x = sub.add_parser(
         "crosswalk",
         help="draft a crosswalk (vendor columns -> codebook columns) for a data file",
@@ -138,6 +139,16 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     return parser
+
+
+def _user_missing_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--user-missing",
+        choices=["answer", "missing"],
+        default="answer",
+        help="a declared-missing SPSS/Stata code that the codebook lists as an answer (9 = Unsure): keep it as an "
+        "answer (default) or treat it as missing",
+    )
 
 
 def _crosswalk_option(p: argparse.ArgumentParser) -> None:
@@ -202,6 +213,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
             crosswalk=args.crosswalk,
             weight=args.weight,
             compare_data=args.compare_data,
+            compare_crosswalk=args.compare_crosswalk,
+            user_missing=args.user_missing,
             **kwargs,
         )
     except build.BuildInterrupted as exc:

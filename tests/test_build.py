@@ -258,3 +258,52 @@ def test_compare_data_is_staged_apart_and_passed_to_every_notebook(tmp_path, mon
     assert [p.parent.name for p in prepared] == [build.STAGE_DATA_DIR, "previous"]
     with pytest.raises(build.BuildError, match="compare-data"):
         build.build(data=data, out=tmp_path / "out", source=src, compare_data=tmp_path / "nope.csv")
+
+
+def test_user_missing_and_compare_crosswalk_reach_data_preparation(tmp_path, monkeypatch):
+    """``--user-missing`` applies to both files; ``--compare-crosswalk`` maps only the old one."""
+    src = _mini_source(tmp_path)
+    data, old, xw = tmp_path / "wave.csv", tmp_path / "old.csv", tmp_path / "old_map.csv"
+    data.write_text("resp_id,x\n1,2\n2,3\n", encoding="utf-8")
+    old.write_text("resp_id,x\n1,5\n", encoding="utf-8")
+    xw.write_text("source,target\nx,x\n", encoding="utf-8")
+    calls = []
+    monkeypatch.setattr(
+        build, "prepare_data", lambda path, crosswalk=None, **k: calls.append((Path(path).name, crosswalk, k))
+    )
+
+    class Stop(Exception):
+        pass
+
+    def capture(stage, params, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(build, "execute_notebooks", capture)
+    with pytest.raises(Stop):
+        build.build(
+            data=data, out=tmp_path / "out", source=src, compare_data=old, compare_crosswalk=xw,
+            user_missing="missing", wave="2024",
+        )
+    (name_new, xw_new, kw_new), (name_old, xw_old, kw_old) = calls
+    assert (name_new, xw_new, name_old, xw_old) == ("wave.csv", None, "old.csv", xw.absolute())
+    assert kw_new["user_missing"] == kw_old["user_missing"] == "missing"
+    with pytest.raises(build.BuildError, match="compare-crosswalk"):
+        build.build(data=data, out=tmp_path / "out", source=src, compare_crosswalk=xw)
+
+
+def test_cli_build_accepts_user_missing_and_compare_crosswalk(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake(**kwargs):
+        seen.update(kwargs)
+        raise build.BuildError("data", "stop here")
+
+    monkeypatch.setattr(build, "build", fake)
+    rc = cli.main([
+        "build", "--out", str(tmp_path / "o"), "--user-missing", "missing",
+        "--compare-data", "old.csv", "--compare-crosswalk", "m.csv",
+    ])
+    assert rc == 1
+    assert (seen["user_missing"], seen["compare_data"], seen["compare_crosswalk"]) == ("missing", "old.csv", "m.csv")
+    with pytest.raises(SystemExit):
+        cli.main(["build", "--user-missing", "maybe"])

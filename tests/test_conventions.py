@@ -133,3 +133,18 @@ def test_data_box_repeats_the_conventions(tmp_path, base, cb):
     box = ctx.header().data
     assert conventions.csv_na_note() in box
     assert "a blank was read as 'not chosen' (0)" in box
+
+
+def test_build_option_user_missing_reaches_the_prepared_data(tmp_path, base, cb):
+    """``calaim build --user-missing missing`` prepares the data with the option, so every chapter
+    (which loads the prepared frame) sees the declared 9 = Unsure as missing; the default keeps it."""
+    col = "goal_seamless"
+    n_unsure = int((base[col] == 9).sum())
+    path = tmp_path / "wave.sav"
+    _write_sav(base.copy(), path, {col: [9]})
+    kept = pd.read_pickle(chapter.write_prepared(path, cb))
+    assert (kept["frame"][col] == 9).sum() == n_unsure > 0
+    assert any("Unsure" in w for w in kept["warnings"])
+    dropped = pd.read_pickle(chapter.write_prepared(path, cb, user_missing="missing"))
+    assert (dropped["frame"][col] == 9).sum() == 0
+    assert dropped["frame"][col].isna().sum() == base[col].isna().sum() + n_unsure

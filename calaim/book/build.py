@@ -113,14 +113,17 @@ def check_data(path: Path) -> None:
         raise BuildError("data", "\n".join(problem_lines(exc)) or repr(exc)) from exc
 
 
-def prepare_data(staged: Path, crosswalk: Path | None = None, weight: str | None = None) -> Path:
+def prepare_data(
+    staged: Path, crosswalk: Path | None = None, weight: str | None = None, user_missing: str = "answer"
+) -> Path:
     """Read, validate and derive the staged data file once, for every chapter to load
     (:func:`calaim.book.chapter.write_prepared`); raise BuildError listing every problem.
-    ``weight`` names the survey-weight column (validated with the file)."""
+    ``weight`` names the survey-weight column (validated with the file); ``user_missing`` says
+    what a declared-missing code that the codebook lists as an answer becomes."""
     from calaim.book import chapter
 
     try:
-        return chapter.write_prepared(staged, crosswalk=crosswalk, weight=weight)
+        return chapter.write_prepared(staged, crosswalk=crosswalk, weight=weight, user_missing=user_missing)
     except Exception as exc:  # noqa: BLE001 - every reader error becomes a build error
         raise BuildError("data", "\n".join(problem_lines(exc)) or repr(exc)) from exc
 
@@ -659,6 +662,8 @@ def build(
     crosswalk: str | Path | None = None,
     weight: str | None = None,
     compare_data: str | Path | None = None,
+    user_missing: str = "answer",
+    compare_crosswalk: str | Path | None = None,
 ) -> BuildResult:
     """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays.
 
@@ -669,8 +674,10 @@ def build(
     cached under ``<out>/.cache`` (:mod:`calaim.book.cache`); ``use_cache=False`` executes them
     all (and refreshes the cache). ``crosswalk`` (a map, :mod:`calaim.data.crosswalk`) is applied
     to the data before validation. ``compare_data`` is the previous wave's microdata (in the
-    codebook's column names): it is validated and staged like the data, and every scorecard then
-    tests the change between the two samples.
+    codebook's column names, or mapped by ``compare_crosswalk``): it is validated and staged like
+    the data, and every scorecard then tests the change between the two samples. ``user_missing``
+    ("answer" or "missing") says what a declared-missing SPSS / Stata code that the codebook lists
+    as an answer becomes, in both files.
 
     One build per output folder (:class:`BuildLock`). SIGINT / SIGTERM raise
     :class:`BuildInterrupted` after the workers and kernels are killed and the staging folder
@@ -684,6 +691,7 @@ def build(
             return _build_steps(
                 data, wave, min_base, out, source, registry, log, jobs, public, use_cache,
                 crosswalk=crosswalk, weight=weight, compare_data=compare_data,
+                user_missing=user_missing, compare_crosswalk=compare_crosswalk,
             )
         except BuildInterrupted:
             kill_children()
@@ -705,7 +713,7 @@ STAGE_NAME = ".staging-html"
 
 def _build_steps(
     data, wave, min_base, out: Path, source, registry, log: Log, jobs, public, use_cache=True, crosswalk=None,
-    weight=None, compare_data=None,
+    weight=None, compare_data=None, user_missing="answer", compare_crosswalk=None,
 ) -> BuildResult:
     """The seven steps of :func:`build`, run under its lock."""
     source = Path(source).resolve()
@@ -716,6 +724,8 @@ def _build_steps(
     stage_tree(source, stage)
 
     log(f"[2/{steps}] data")
+    if compare_crosswalk and not compare_data:
+        raise BuildError("data", "--compare-crosswalk maps the --compare-data file: give --compare-data too")
     notebooks = toc_notebooks(stage)
     # the name as given (a symlink's own name, not its target's): validate and build agree
     data_path = Path(data).expanduser().absolute() if data else default_data_path()
@@ -727,7 +737,9 @@ def _build_steps(
         check_data_file(data_path)
         nb_data = stage_data(data_path, stage)
         xw = Path(crosswalk).expanduser().absolute() if crosswalk else None
-        prepared = prepare_data(stage / STAGE_DATA_DIR / data_path.name, xw, weight=weight or None)
+        prepared = prepare_data(
+            stage / STAGE_DATA_DIR / data_path.name, xw, weight=weight or None, user_missing=user_missing
+        )
         if compare_data:
             old = Path(compare_data).expanduser().absolute()
             if not old.exists():
@@ -735,7 +747,10 @@ def _build_steps(
             log(f"        comparing with {old.name} (previous wave's microdata)")
             check_data_file(old)
             nb_compare = stage_data(old, stage, subfolder="previous")
-            prepared_old = prepare_data(stage / STAGE_DATA_DIR / "previous" / old.name, None, weight=weight or None)
+            old_xw = Path(compare_crosswalk).expanduser().absolute() if compare_crosswalk else None
+            prepared_old = prepare_data(
+                stage / STAGE_DATA_DIR / "previous" / old.name, old_xw, weight=weight or None, user_missing=user_missing
+            )
     elif notebooks:
         raise BuildError("data", "no data file given and no default data set in data/synthetic/")
     else:
@@ -757,6 +772,10 @@ def _build_steps(
     xw_env = {"crosswalk": file_digest(Path(crosswalk))} if crosswalk else {}
     if nb_compare:
         xw_env["compare_data"] = file_digest(Path(compare_data).expanduser().absolute())
+    if nb_compare and compare_crosswalk:
+        xw_env["compare_crosswalk"] = file_digest(Path(compare_crosswalk))
+    if user_missing != "answer":
+        xw_env["user_missing"] = str(user_missing)
     cache = NotebookCache(out / CACHE_DIR, build_key(data_path, params, xw_env), read=use_cache)
     try:
         executed = execute_notebooks(stage, params, jobs=jobs, log=log, cache=cache)
@@ -773,6 +792,7 @@ def _build_steps(
     log(f"[6/{steps}] privacy: searching the pages for {len(ids):,} respondent ids")
     check_privacy(html, ids)
     check_records(html, prepared, stage)
+    check_records(html, prepared_old, stage)
 
     log(f"[7/{steps}] publish: {_show(out / 'html')}")
     final = publish(html, out)

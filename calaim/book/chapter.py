@@ -308,17 +308,29 @@ def prepared_path(path: Path) -> Path:
 
 
 def prepare(
-    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None, weight: str | None = None
+    path: Path,
+    cb: codebook.Codebook | None = None,
+    crosswalk: Path | None = None,
+    weight: str | None = None,
+    user_missing: str = "answer",
 ) -> tuple[pd.DataFrame, list[str]]:
     """Read, validate (raising DataError on errors) and derive a data file; return the derived
     frame and the warnings of reading and validating it (shown in every chapter's header).
     ``crosswalk``: a map file (:mod:`calaim.data.crosswalk`) applied before validation.
-    ``weight`` names a survey-weight column (validated, kept as floats)."""
+    ``weight`` names a survey-weight column (validated, kept as floats). ``user_missing``: what
+    a declared-missing SPSS / Stata code that the codebook lists as an answer becomes
+    (:func:`calaim.data.conventions.apply_user_missing`: "answer" or "missing")."""
     from calaim.data import crosswalk as xw
     from calaim.data import io
 
     cb = cb or codebook.load()
-    raw = io.load(path, cb, weight=weight or None, crosswalk=xw.load(crosswalk, cb) if crosswalk else None)
+    raw = io.load(
+        path,
+        cb,
+        weight=weight or None,
+        crosswalk=xw.load(crosswalk, cb) if crosswalk else None,
+        user_missing=user_missing,
+    )
     warnings = list(raw.attrs.get("warnings", []))
     raw, empty = drop_empty(raw, cb)
     if empty:
@@ -342,11 +354,15 @@ def drop_empty(raw: pd.DataFrame, cb: codebook.Codebook) -> tuple[pd.DataFrame, 
 
 
 def write_prepared(
-    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None, weight: str | None = None
+    path: Path,
+    cb: codebook.Codebook | None = None,
+    crosswalk: Path | None = None,
+    weight: str | None = None,
+    user_missing: str = "answer",
 ) -> Path:
     """Prepare a staged data file once for all chapters (the build calls this): chapters then
     load the pickle instead of reading, validating and deriving the file again each."""
-    df, warnings = prepare(path, cb, crosswalk, weight)
+    df, warnings = prepare(path, cb, crosswalk, weight, user_missing)
     target = prepared_path(path)
     empty = df.attrs.get("empty_columns", [])
     stored = {"frame": df, "warnings": warnings, "sha256": content_hash(path), "empty": empty, "weight": weight or None}
