@@ -116,7 +116,7 @@ def apply_user_missing(
                 "user_missing_valid",
                 name,
                 f"{name}: declared missing in the file but a valid answer in the codebook, so kept as an answer: "
-                f"{parts}. Use the user-missing option 'missing' to treat them as missing.",
+                f"{parts}. To treat them as missing, use --user-missing missing (calaim validate and calaim build).",
                 column=kept[0][0],
                 values=[k for _, k, _, _ in kept],
             )
