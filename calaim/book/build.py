@@ -756,6 +756,14 @@ def _build_steps(
     else:
         log("        no data file yet; the book has no notebooks that need one")
 
+    if prepared is not None:
+        from calaim.book import chapter
+
+        log("        evaluating the findings registry once for every chapter")
+        for path in (prepared, prepared_old):
+            if path is not None:
+                chapter.write_evaluated(path, min_base, public=public, weight=weight or None)
+
     log(f"[3/{steps}] pages: data dictionary and inconsistencies")
     write_pages(stage, Path(registry))
 

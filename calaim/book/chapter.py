@@ -370,6 +370,32 @@ def write_prepared(
     return target
 
 
+def evaluation_key(min_base: int, public: bool, weight: str | None) -> tuple:
+    """What a registry evaluation depends on besides the data: the disclosure rules and the weight."""
+    return (int(min_base), bool(public), weight or None)
+
+
+def write_evaluated(prepared: Path, min_base: int, public: bool = False, weight: str | None = None) -> None:
+    """Evaluate the whole findings registry once on a prepared data file and store it with the
+    frame (the build calls this after :func:`write_prepared`): every chapter's
+    :meth:`Context.evaluated` then reads it instead of evaluating its sections again. The result
+    is the same as the chapters' own evaluation, row for row (each registry row is computed on
+    its own); a chapter run with other rules than the stored ones evaluates afresh."""
+    from calaim.stats import findings
+
+    stored = pd.read_pickle(prepared)
+    weight = weight or None
+    evaluated = findings.evaluate(
+        stored["frame"],
+        cb=codebook.load(),
+        min_base=int(min_base),
+        min_count=tables.PUBLIC_MIN_COUNT if public else 0,
+        weight=weight or "",
+    )
+    stored["evaluated"] = {"key": evaluation_key(min_base, public, weight), "frame": evaluated}
+    pd.to_pickle(stored, prepared)
+
+
 def setup(
     data_path: str | None = None,
     wave: str = PUBLISHED_WAVE,
@@ -406,11 +432,12 @@ def setup(
     tables.set_weight(weight)
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
-    df, warnings, empty = _load(path, cb, weight)
-    previous = None
+    key = evaluation_key(min_base, public, weight)
+    df, warnings, empty, evaluated = _load(path, cb, weight, key)
+    previous, evaluated_previous = None, None
     if compare_data:
         previous_path = Path(compare_data)
-        previous, prev_warnings, _ = _load(previous_path, cb, weight)
+        previous, prev_warnings, _, evaluated_previous = _load(previous_path, cb, weight, key)
         warnings = list(warnings) + [f"{previous_path.name}: {w}" for w in prev_warnings]
     summary = None
     if weight:
@@ -430,12 +457,17 @@ def setup(
         weight_summary=summary,
         previous=previous,
         previous_path=Path(compare_data) if compare_data else None,
+        _evaluated=evaluated,
+        _evaluated_previous=evaluated_previous,
     )
 
 
-def _load(path: Path, cb: codebook.Codebook, weight: str | None) -> tuple[pd.DataFrame, list, list]:
+def _load(
+    path: Path, cb: codebook.Codebook, weight: str | None, key: tuple | None = None
+) -> tuple[pd.DataFrame, list, list, pd.DataFrame | None]:
     """The validated, derived frame of ``path`` (from the build's prepared copy when there is
-    one), its warnings and its empty columns."""
+    one), its warnings, its empty columns, and the build's registry evaluation of it
+    (:func:`write_evaluated`) when that was made under the same rules ``key`` (else None)."""
     cache = prepared_path(path)
     if cache.is_file():
         stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
@@ -443,6 +475,8 @@ def _load(path: Path, cb: codebook.Codebook, weight: str | None) -> tuple[pd.Dat
             raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
         if stored.get("weight") != weight:
             raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
-        return stored["frame"], stored["warnings"], list(stored.get("empty", []))
+        ev = stored.get("evaluated")
+        evaluated = ev["frame"] if ev and key is not None and tuple(ev["key"]) == key else None
+        return stored["frame"], stored["warnings"], list(stored.get("empty", [])), evaluated
     df, warnings = prepare(path, cb, weight=weight)
-    return df, warnings, list(df.attrs.get("empty_columns", []))
+    return df, warnings, list(df.attrs.get("empty_columns", [])), None
