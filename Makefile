@@ -136,6 +136,7 @@ endif
 
 bench: $(STAMP)  ## time the build: execution vs HTML, 1x vs 100x data, and a no-kernel floor
 	$(PY) benchmarks/bench_build.py
+	$(PY) benchmarks/bench_cache.py
 	$(PY) benchmarks/bench_synth.py
 
 refresh: $(STAMP)  ## re-execute the committed chapters on the default data (after changing code)
