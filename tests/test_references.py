@@ -4,7 +4,7 @@ Each test names its source. A published value is given to the digits the source 
 tolerance is half a unit in its last digit; where a value is a closed form rather than a printed
 number, the test says it is a hand computation. The Spector logistic regression (Greene) is in
 test_models.py, Firth on logistf's sex2 data in test_firth.py and Newcombe's difference
-interval in test_change.py; this file holds the single-proportion and trend references.
+interval in test_change.py; this file holds the single-proportion, trend and t-test references.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from calaim.stats import claims, estimate, tables
+from calaim.stats import change, claims, estimate, tables
 
 Z95 = stats.norm.isf(0.025)
 
@@ -131,3 +131,40 @@ def test_the_trend_depends_on_the_scores_as_graubard_and_korn_show():
     m2 = (len(df) - 1) * np.corrcoef(df["band"], df["y"])[0, 1] ** 2
     assert r["p"] == pytest.approx(stats.chi2.sf(m2, 1), rel=1e-9)
     assert r["p"] > 0.05
+
+
+# Student (1908) / Cushny and Peebles (1905): extra hours of sleep of 10 patients under two drugs,
+# R's `sleep` data set. The worked examples of R's ?t.test print, for `t.test(extra ~ group, data =
+# sleep)` (Welch): t = -1.8608, df = 17.776, p-value = 0.07939, 95% CI -3.3654832 to 0.2054832,
+# means 0.75 and 2.33; and for the paired test, which is the one-sample t interval of the ten
+# differences (drug 1 - drug 2): t = -4.0621, df = 9, p-value = 0.002833, 95% CI -2.4598858 to
+# -0.7001142, mean -1.58.
+SLEEP_DRUG_1 = np.array([0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0])
+SLEEP_DRUG_2 = np.array([1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4])
+
+
+def test_t_interval_of_a_mean_matches_r_t_test_on_the_sleep_data():
+    """R ?t.test, paired example on the sleep data = the t interval of the mean difference:
+    -1.58, 95% CI -2.4598858 to -0.7001142 (printed to 7 decimals)."""
+    m = estimate.mean(SLEEP_DRUG_1 - SLEEP_DRUG_2, min_base=0)
+    assert m.value == pytest.approx(-1.58, abs=1e-12)
+    assert m.ci_low == pytest.approx(-2.4598858, abs=5e-8)
+    assert m.ci_high == pytest.approx(-0.7001142, abs=5e-8)
+    assert m.method == "t interval"
+
+
+def test_welch_test_matches_r_t_test_on_the_sleep_data():
+    """R ?t.test, `t.test(extra ~ group, data = sleep)`: Welch t = -1.8608, p = 0.07939; the
+    chapters' claims test (claims.compare_means) and the change-since-2023 difference of means
+    (change.mean_change, from means and SDs) with its 95% CI -3.3654832 to 0.2054832."""
+    df = pd.DataFrame({"extra": np.r_[SLEEP_DRUG_1, SLEEP_DRUG_2], "drug": [1] * 10 + [2] * 10})
+    r = claims.compare_means(df, "extra", df["drug"] == 1, df["drug"] == 2, min_base=0)
+    assert (r["a"], r["b"]) == pytest.approx((0.75, 2.33))
+    assert r["test"] == "Welch t test" and r["statistic"] == "t = -1.86"
+    assert r["p"] == pytest.approx(0.07939, abs=5e-6)
+    sd1, sd2 = SLEEP_DRUG_1.std(ddof=1), SLEEP_DRUG_2.std(ddof=1)
+    c = change.mean_change(SLEEP_DRUG_1.mean(), sd1, 10, SLEEP_DRUG_2.mean(), sd2, 10)
+    assert c.change == pytest.approx(-1.58)
+    assert c.ci_low == pytest.approx(-3.3654832, abs=5e-8)
+    assert c.ci_high == pytest.approx(0.2054832, abs=5e-8)
+    assert c.p_value == pytest.approx(0.07939, abs=5e-6)
