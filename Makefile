@@ -125,11 +125,14 @@ pdf: $(STAMP)  ## the whole book as one PDF: $(OUT or _build)/pdf/calaim-book.pd
 	  { echo "error: make pdf needs chromium and chromedriver (make check-html installs them)" >&2; exit 1; }
 	$(PY) -m calaim.cli pdf $(CHECK_OUT)
 
+# TEST_JOBS: pytest-xdist workers (default: one per core); files stay whole on one worker
+# (--dist loadfile), so module fixtures are built once and a notebook's cells run in order.
+TEST_JOBS ?= auto
 test: $(STAMP)  ## lint (ruff), the unit tests, then nbval on the committed notebooks
 	$(PY) -m ruff check .
-	$(PY) -m pytest -p no:cacheprovider tests
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile tests
 ifneq ($(NOTEBOOKS),)
-	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env $(NOTEBOOKS)
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --nbval --nbval-current-env $(NOTEBOOKS)
 else
 	@echo "nbval: no committed chapters/*.ipynb yet, nothing to check"
 endif
