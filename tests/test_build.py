@@ -307,3 +307,21 @@ def test_cli_build_accepts_user_missing_and_compare_crosswalk(monkeypatch, tmp_p
     assert (seen["user_missing"], seen["compare_data"], seen["compare_crosswalk"]) == ("missing", "old.csv", "m.csv")
     with pytest.raises(SystemExit):
         cli.main(["build", "--user-missing", "maybe"])
+
+
+def test_scorecard_is_titled_as_a_change_table_on_a_later_wave(tmp_path):
+    import nbformat
+
+    def staged_title(wave, compare):
+        stage = tmp_path / f"stage-{wave}-{compare}"
+        (stage / "chapters").mkdir(parents=True)
+        shutil.copy2(ROOT / "chapters" / build.SCORECARD, stage / "chapters" / build.SCORECARD)
+        build.retitle_scorecard(stage, wave, compare)
+        nb = nbformat.read(stage / "chapters" / build.SCORECARD, as_version=4)
+        return next(c for c in nb.cells if c.cell_type == "markdown").source.splitlines()[0]
+
+    before = (ROOT / "chapters" / build.SCORECARD).read_bytes()
+    assert staged_title("2023", False) == "# Reproduction scorecard"
+    assert staged_title("2024", False) == "# Change since 2023"
+    assert staged_title("2024", True) == "# Change since the previous wave"
+    assert (ROOT / "chapters" / build.SCORECARD).read_bytes() == before

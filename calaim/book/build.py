@@ -128,6 +128,36 @@ def prepare_data(
         raise BuildError("data", "\n".join(problem_lines(exc)) or repr(exc)) from exc
 
 
+SCORECARD = "scorecard.ipynb"
+SCORECARD_TITLE = "# Reproduction scorecard"
+
+
+def scorecard_title(wave: str, compare_data: bool) -> str:
+    """The scorecard page's title: a reproduction on the published wave, a change table on any other."""
+    from calaim.book.chapter import PUBLISHED_WAVE
+
+    if compare_data:
+        return "# Change since the previous wave"
+    return SCORECARD_TITLE if str(wave) == PUBLISHED_WAVE else f"# Change since {PUBLISHED_WAVE}"
+
+
+def retitle_scorecard(stage: Path, wave: str, compare_data: bool) -> None:
+    """On a later wave the staged scorecard is titled as what it shows, a change table (its first
+    heading, hence the page title and the navigation entry). The committed notebook is untouched."""
+    import nbformat
+
+    path = stage / "chapters" / SCORECARD
+    title = scorecard_title(wave, compare_data)
+    if title == SCORECARD_TITLE or not path.is_file():
+        return
+    nb = nbformat.read(path, as_version=4)
+    first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if first is None or not first.source.startswith(SCORECARD_TITLE + "\n"):
+        return
+    first.source = title + first.source[len(SCORECARD_TITLE):]
+    nbformat.write(nb, path)
+
+
 def problem_lines(exc: BaseException) -> list[str]:
     """Human-readable problems carried by a reader/validator exception."""
     problems = getattr(exc, "problems", None) or getattr(exc, "errors", None)
@@ -722,6 +752,8 @@ def _build_steps(
 
     log(f"[1/{steps}] stage: copying the book sources into {_show(stage)}")
     stage_tree(source, stage)
+
+    retitle_scorecard(stage, wave, bool(compare_data))
 
     log(f"[2/{steps}] data")
     if compare_crosswalk and not compare_data:

@@ -118,7 +118,10 @@ class Context:
                 "published 2023 numbers play no part."
             )
         elif self.wave != PUBLISHED_WAVE:
-            lines.append(f"The published column shows the 2023 report's values for comparison with wave {self.wave}.")
+            lines.append(
+                f"The columns headed \"2023 published\" show the 2023 report's values; each change from them to "
+                f"wave {self.wave} is tested."
+            )
         if self.data_path.suffix.lower() == ".csv":
             from calaim.data.conventions import csv_na_note
 
