@@ -2,7 +2,9 @@
 #
 #   make book                     build the book on the default (synthetic) data -> _build/html
 #   make book DATA=path/file.sav  build it on your own data (.csv .parquet .sav .dta)
+#   make book CROSSWALK=map.csv   rename a vendor file's columns first (draft one: calaim crosswalk FILE --out map.csv)
 #   make book PUBLIC=1            a public release: counts below 11 suppressed too
+#   make book WEIGHT=column       weight shares and means by a survey-weight column of the data
 #   make test                     unit tests, then nbval on the committed chapter notebooks
 #   make check-html               open every page of the built book in headless Chromium (OUT=dir: that book)
 #
@@ -23,6 +25,8 @@ DATA        ?=
 WAVE        ?=
 MIN_BASE    ?=
 PUBLIC      ?=
+CROSSWALK   ?=
+WEIGHT      ?=
 NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
 
 BUILD_ARGS :=
@@ -41,6 +45,12 @@ endif
 ifneq ($(strip $(MIN_BASE)),)
 BUILD_ARGS += --min-base $(MIN_BASE)
 endif
+ifneq ($(strip $(CROSSWALK)),)
+BUILD_ARGS += --crosswalk $(CROSSWALK)
+endif
+ifneq ($(strip $(WEIGHT)),)
+BUILD_ARGS += --weight $(WEIGHT)
+endif
 ifneq ($(filter-out 0 no false,$(strip $(PUBLIC))),)
 BUILD_ARGS += --public
 endif
@@ -55,7 +65,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:  ## list the targets
 	@echo "calaim-book targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "variables: DATA=path (book data), WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
+	@echo "variables: DATA=path (book data), CROSSWALK=map.csv, WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), WEIGHT=column, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
 
 venv: $(STAMP)  ## create .venv and install the pinned environment (instant when up to date)
 

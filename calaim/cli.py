@@ -1,7 +1,10 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--wave LABEL] [--min-base N] [--public] [--out DIR] [--no-cache]
-calaim validate PATH
+calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN] [--out DIR]
+             [--no-cache]
+calaim validate PATH [--crosswalk MAP] [--user-missing answer|missing] [--weight COLUMN]
+calaim crosswalk PATH [--out MAP.csv]
+calaim rake PATH --targets TARGETS.yml --out WEIGHTED_PATH
 calaim synth [--n N] [--seed S] [--out PATH]
 """
 
@@ -56,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         help="public release: also suppress every count below 11 respondents (and estimates that reveal one)",
     )
     b.add_argument(
+        "--weight",
+        default=None,
+        metavar="COLUMN",
+        help="weight every share and mean by this survey-weight column of the data (need not be in the codebook)",
+    )
+    b.add_argument(
         "--out",
         default=None,
         metavar="DIR",
@@ -69,11 +78,39 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="execute every notebook, ignoring the execution cache in OUT/.cache (it is still refreshed)",
     )
+    _crosswalk_option(b)
     b.add_argument("--source", default=None, metavar="DIR", help=argparse.SUPPRESS)  # book sources (tests)
     b.add_argument("--registry", default=None, metavar="CSV", help=argparse.SUPPRESS)  # findings registry (tests)
 
     v = sub.add_parser("validate", help="check a data file against the codebook", description="Check a data file.")
     v.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta)")
+    _crosswalk_option(v)
+    v.add_argument(
+        "--user-missing",
+        choices=["answer", "missing"],
+        default="answer",
+        help="a declared-missing SPSS/Stata code that the codebook lists as an answer (9 = Unsure): keep it as an "
+        "answer (default) or treat it as missing",
+    )
+    x = sub.add_parser(
+        "crosswalk",
+        help="draft a crosswalk (vendor columns -> codebook columns) for a data file",
+        description="Draft a crosswalk by matching column names, variable labels and value labels to the codebook.",
+    )
+    x.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta)")
+    x.add_argument("--out", default=None, metavar="MAP.csv", help="where to write the draft (default: print it)")
+    v.add_argument(
+        "--weight", default=None, metavar="COLUMN", help="also check this survey-weight column (finite, above 0)"
+    )
+
+    k = sub.add_parser(
+        "rake",
+        help="add raking weights (target margins, trimming) to a copy of a data file",
+        description="Rake a data file to target margins and write it, with a weight column, to a new file.",
+    )
+    k.add_argument("path", metavar="PATH", help="data file (.csv, .parquet, .sav, .dta); never modified")
+    k.add_argument("--targets", required=True, metavar="TARGETS.yml", help="margins, trim, population, weight_column")
+    k.add_argument("--out", required=True, metavar="WEIGHTED_PATH", help="the weighted copy (a new file)")
 
     s = sub.add_parser("synth", help="write a synthetic data set", description="Write a synthetic data set.")
     s.add_argument("--n", type=_positive_int, default=None, help="number of respondents (default: the generator's)")
@@ -86,6 +123,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="only these notebooks (default: all)")
     return parser
+
+
+def _crosswalk_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--crosswalk",
+        default=None,
+        metavar="MAP",
+        help="CSV with columns source,target (optional source_value,target_value) applied before validation",
+    )
+
+
+def _cmd_crosswalk(args: argparse.Namespace) -> int:
+    from calaim.data import codebook, crosswalk
+
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 1
+    cols, labels, values = crosswalk.file_metadata(path)
+    result = crosswalk.draft(cols, labels, values, codebook.load())
+    text = result.table.to_csv(index=False, lineterminator="\n")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}: {len(cols) - len(result.unmatched)} of {len(cols)} columns matched")
+    else:
+        print(text, end="")
+    if result.unmatched:
+        print(f"unmatched columns ({len(result.unmatched)}): {', '.join(result.unmatched)}", file=sys.stderr)
+    return 0
 
 
 def _cmd_refresh(args: argparse.Namespace) -> int:
@@ -118,6 +184,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             public=args.public,
             use_cache=not args.no_cache,
+            crosswalk=args.crosswalk,
+            weight=args.weight,
             **kwargs,
         )
     except build.BuildInterrupted as exc:
@@ -146,10 +214,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"error: no such file: {path}", file=sys.stderr)
         return 1
+    from calaim.data import codebook
+    from calaim.data import crosswalk as calaim_crosswalk
     from calaim.data import io as calaim_io
 
     try:
-        df = calaim_io.load(path)
+        cb = codebook.load()
+        xw = calaim_crosswalk.load(args.crosswalk, cb) if args.crosswalk else None
+        df = calaim_io.load(path, cb, crosswalk=xw, user_missing=args.user_missing, weight=args.weight)
     except Exception as exc:  # noqa: BLE001 - DataError lists every problem; anything else is one
         problems = getattr(exc, "problems", None)
         if problems:
@@ -165,6 +237,53 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{path.name}: OK ({len(df)} rows, {df.shape[1]} columns, {len(warnings)} warning(s))")
+    if args.weight:
+        from calaim.stats import weights
+
+        print(weights.summarize(df[args.weight].astype(float).to_numpy(), args.weight).sentence())
+    return 0
+
+
+def _cmd_rake(args: argparse.Namespace) -> int:
+    import yaml
+
+    from calaim.data import codebook, recode
+    from calaim.data import io as calaim_io
+    from calaim.stats import rake
+
+    path, out, tpath = Path(args.path), Path(args.out), Path(args.targets)
+    for p in (path, tpath):
+        if not p.is_file():
+            print(f"error: no such file: {p}", file=sys.stderr)
+            return 1
+    if out.exists() and out.resolve() == path.resolve():
+        print(f"error: --out {out} is the input file; the input is never modified", file=sys.stderr)
+        return 1
+    try:
+        targets = rake.parse_targets(yaml.safe_load(tpath.read_text(encoding="utf-8")), source=tpath.name)
+        cb = codebook.load()
+        raw = calaim_io.load(path, cb)
+        if targets.weight_column in raw.columns:
+            raise rake.TargetError(f"{path.name} already has a column '{targets.weight_column}'")
+        result = rake.rake(recode.derive(raw, cb), targets)
+    except (rake.TargetError, yaml.YAMLError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - DataError lists every problem
+        for problem in getattr(exc, "problems", None) or [exc]:
+            print(str(problem), file=sys.stderr)
+        return 1
+    weighted = raw.copy()
+    weighted[targets.weight_column] = result.weights
+    calaim_io.write(weighted, out, cb)
+    print(result.summary.sentence())
+    if result.trim:
+        print(f"trimmed at {result.trim:g} x the mean weight")
+    table = result.margins.assign(code=result.margins["code"].map(lambda c: f"{c:g}"))
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}"))
+    state = "converged" if result.converged else "did NOT converge (trimming or conflicting margins)"
+    print(f"{state}: largest |achieved - target| = {result.max_error:.2e}")
+    print(f"wrote {out} (build with: calaim build --data {out} --weight {targets.weight_column})")
     return 0
 
 
@@ -186,7 +305,14 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": _cmd_build, "validate": _cmd_validate, "synth": _cmd_synth, "refresh": _cmd_refresh}
+COMMANDS = {
+    "build": _cmd_build,
+    "validate": _cmd_validate,
+    "synth": _cmd_synth,
+    "refresh": _cmd_refresh,
+    "crosswalk": _cmd_crosswalk,
+    "rake": _cmd_rake,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -140,7 +140,7 @@ def test_book_builds_end_to_end(tmp_path, monkeypatch):
     src = _mini_source(tmp_path)
     data = tmp_path / "tiny.csv"
     data.write_text("resp_id,x\n1,2\n2,3\n3,4\n", encoding="utf-8")
-    monkeypatch.setattr(build, "prepare_data", lambda path: None)  # tiny.csv is not a survey file
+    monkeypatch.setattr(build, "prepare_data", lambda *args, **kwargs: None)  # tiny.csv is not a survey file
     registry = tmp_path / "findings.csv"
     REGISTRY.to_csv(registry, index=False)
     out = tmp_path / "out"

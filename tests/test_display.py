@@ -76,7 +76,7 @@ def test_missing_note_names_the_absent_columns(cb):
     df = pd.DataFrame({"goal_simpler": [1.0]})
     ctx = chapter.Context(df=df, cb=cb, data_path=Path("file.csv"), wave="2023", min_base=30, synthetic=False)
     md = display.missing(ctx, "Goals", "goal").data
-    assert md.startswith("*Goals: not in this data set*")
+    assert md.startswith("*Goals: not asked in this wave / not in this data set*")
     assert "`goal_simpler`" not in md and "`goal_" in md
     assert "`satisfaction`" in display.missing(ctx, "Satisfaction", ["satisfaction"]).data
 

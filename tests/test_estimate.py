@@ -4,6 +4,7 @@ the same number agree on the synthetic default; the prepared-data cache is keyed
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -81,9 +82,63 @@ def test_count_and_public_count():
     assert estimate.count(np.ones(5), policy=estimate.DisclosurePolicy(11)).suppressed
 
 
-def test_weights_are_reserved():
-    with pytest.raises(NotImplementedError):
-        estimate.share([1, 2], [1], weights=[1.0, 2.0])
+def test_weighted_share_with_its_effective_n_wilson_interval_by_hand():
+    # 4 respondents answer 1 (weight 2 each), 6 answer 2 (weight 1 each)
+    values = [1] * 4 + [2] * 6
+    w = [2.0] * 4 + [1.0] * 6
+    e = estimate.share(values, [1], min_base=5, weights=w)
+    # share = 8 / 14; effective n = 14^2 / (4 * 4 + 6) = 196 / 22; Wilson on k = share * neff
+    neff = 196 / 22
+    p = 8 / 14
+    centre = (p * neff + Z * Z / 2) / (neff + Z * Z)
+    half = Z / (neff + Z * Z) * math.sqrt(neff * p * (1 - p) + Z * Z / 4)
+    assert e.value == pytest.approx(100 * p) and e.effective_n == pytest.approx(neff)
+    assert e.ci_low == pytest.approx(100 * (centre - half)) and e.ci_high == pytest.approx(100 * (centre + half))
+    assert (e.base, e.count, e.weighted) == (10, 4, True) and "effective n" in e.method
+    assert e.released()["effective_n"] == pytest.approx(neff)
+    assert "effective_n" not in estimate.share(values, [1], min_base=5).released()
+
+
+def test_weighted_mean_linearisation_interval_by_hand():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    w = np.array([1.0, 1.0, 2.0, 4.0])
+    e = estimate.mean(y, min_base=2, weights=w)
+    m = (1 + 2 + 6 + 16) / 8  # 3.125
+    z = w * (y - m) / 8
+    se = math.sqrt(4 / 3 * np.sum((z - z.mean()) ** 2))
+    half = 3.182446305284263 * se  # t(0.975, 3)
+    assert e.value == pytest.approx(m) and e.base == 4 and e.effective_n == pytest.approx(64 / 22)
+    assert e.ci_low == pytest.approx(m - half) and e.ci_high == pytest.approx(m + half)
+    assert "linearisation" in e.method and e.weighted
+
+
+@pytest.mark.parametrize("policy", [estimate.NO_POLICY, estimate.DisclosurePolicy(11)])
+def test_equal_weights_give_the_unweighted_estimate_field_for_field(policy):
+    rng = np.random.default_rng(16)
+    for n in (0, 1, 7, 29, 30, 31, 123, 1000):
+        values = rng.integers(1, 6, n).astype(float)
+        ones = np.ones(n)
+        pairs = [
+            (estimate.share(values, [1, 2], 30, policy), estimate.share(values, [1, 2], 30, policy, ones)),
+            (estimate.mean(values, 30, policy), estimate.mean(values, 30, policy, ones)),
+            (estimate.count(values, [3], policy), estimate.count(values, [3], policy, ones)),
+        ]
+        for plain, weighted in pairs:
+            a, b = dataclasses.asdict(plain), dataclasses.asdict(weighted)
+            assert b.pop("weighted") and not a.pop("weighted")
+            assert b.pop("method").startswith(a.pop("method"))
+            assert a.keys() == b.keys()
+            for key in a:  # identical, not approximately equal
+                assert a[key] == b[key] or (pd.isna(a[key]) and pd.isna(b[key])), (n, key)
+
+
+def test_bad_weights_are_clear_errors():
+    with pytest.raises(ValueError, match="zero: row 2"):
+        estimate.share([1, 2, 1], [1], weights=[1.0, 0.0, 2.0])
+    with pytest.raises(ValueError, match="2 weights for 3 values"):
+        estimate.mean([1, 2, 1], weights=[1.0, 2.0])
+    with pytest.raises(TypeError):
+        estimate.share_of(1, 2, weights=[1.0, 2.0])
 
 
 def test_only_the_kernel_computes_a_share_ci_and_no_library_module_reads_the_public_switch():

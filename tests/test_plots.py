@@ -68,3 +68,24 @@ def test_likert_strongest_answers_sit_at_the_outer_ends():
     spans = {c.get_label(): (c.patches[0].get_x(), c.patches[0].get_width()) for c in ax.containers}
     assert spans["Somewhat better"] == (0.0, 20.0) and spans["Much better"] == (20.0, 10.0)
     assert spans["Somewhat worse"] == (0.0, -30.0) and spans["Much worse"] == (-30.0, -40.0)
+
+
+def test_change_dots_marks_the_2023_value_and_colours_changes():
+    from calaim.book import plots
+
+    t = pd.DataFrame(
+        {
+            "label": ["a", "b"],
+            "value": [60.0, 40.0],
+            "ci_low": [55.0, 35.0],
+            "ci_high": [65.0, 45.0],
+            "published": [50.0, 41.0],
+            "verdict": ["changed", "no detectable change"],
+        }
+    )
+    ax = plots.change_dots(t, wave="2024")
+    ticks = [c for c in ax.collections if c.get_label() == "2023 published"]
+    assert len(ticks) == 1 and ticks[0].get_offsets()[:, 0].tolist() == [50.0, 41.0]
+    labels = [txt.get_text() for txt in ax.get_legend().get_texts()]
+    assert labels.count("2023 published") == 1 and "wave 2024: changed" in labels
+    assert [tl.get_text() for tl in ax.get_yticklabels()] == ["a", "b"]

@@ -11,9 +11,10 @@ output and in any error:
 3. **pages**: write the generated reference pages (data dictionary, inconsistencies) into the
    staged ``chapters/``;
 4. **notebooks**: execute every staged ``chapters/*.ipynb`` with papermill, injecting
-   ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``),
-   then strip run times and paths from the results and fold their code (:mod:`calaim.book.folding`:
-   ``hide-input`` except on teaching cells, parameter cells removed);
+   ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``,
+   ``weight = "COLUMN"`` for ``--weight COLUMN``), then strip run times and paths from the results
+   and fold their code (:mod:`calaim.book.folding`: ``hide-input`` except on teaching cells,
+   parameter cells removed);
 5. **jupyter-book**: ``jupyter-book build`` on the staged tree with ``-W -n --keep-going``
    (any warning fails the build);
 6. **privacy**: search every text file of the new HTML for the respondent ids of the data
@@ -116,13 +117,14 @@ def check_data(path: Path) -> None:
         raise BuildError("data", "\n".join(problem_lines(exc)) or repr(exc)) from exc
 
 
-def prepare_data(staged: Path) -> Path:
+def prepare_data(staged: Path, crosswalk: Path | None = None, weight: str | None = None) -> Path:
     """Read, validate and derive the staged data file once, for every chapter to load
-    (:func:`calaim.book.chapter.write_prepared`); raise BuildError listing every problem."""
+    (:func:`calaim.book.chapter.write_prepared`); raise BuildError listing every problem.
+    ``weight`` names the survey-weight column (validated with the file)."""
     from calaim.book import chapter
 
     try:
-        return chapter.write_prepared(staged)
+        return chapter.write_prepared(staged, crosswalk=crosswalk, weight=weight)
     except Exception as exc:  # noqa: BLE001 - every reader error becomes a build error
         raise BuildError("data", "\n".join(problem_lines(exc)) or repr(exc)) from exc
 
@@ -657,13 +659,18 @@ def build(
     jobs: int | None = None,
     public: bool = False,
     use_cache: bool = True,
+    crosswalk: str | Path | None = None,
+    weight: str | None = None,
 ) -> BuildResult:
     """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays.
 
     ``public`` applies the public-release disclosure rules (no count below
-    :data:`calaim.stats.tables.PUBLIC_MIN_COUNT`) in every chapter. Executed notebooks are
+    :data:`calaim.stats.tables.PUBLIC_MIN_COUNT`) in every chapter. ``weight`` names a survey-weight
+    column of the data: it is validated with the file and every chapter weights its shares and
+    means by it. Executed notebooks are
     cached under ``<out>/.cache`` (:mod:`calaim.book.cache`); ``use_cache=False`` executes them
-    all (and refreshes the cache).
+    all (and refreshes the cache). ``crosswalk`` (a map, :mod:`calaim.data.crosswalk`) is applied
+    to the data before validation.
 
     One build per output folder (:class:`BuildLock`). SIGINT / SIGTERM raise
     :class:`BuildInterrupted` after the workers and kernels are killed and the staging folder
@@ -674,7 +681,10 @@ def build(
     stage = out / STAGE_NAME
     with BuildLock(out, log), stop_on_signals():
         try:
-            return _build_steps(data, wave, min_base, out, source, registry, log, jobs, public, use_cache)
+            return _build_steps(
+                data, wave, min_base, out, source, registry, log, jobs, public, use_cache,
+                crosswalk=crosswalk, weight=weight,
+            )
         except BuildInterrupted:
             kill_children()
             shutil.rmtree(stage, ignore_errors=True)
@@ -694,7 +704,8 @@ STAGE_NAME = ".staging-html"
 
 
 def _build_steps(
-    data, wave, min_base, out: Path, source, registry, log: Log, jobs, public, use_cache=True
+    data, wave, min_base, out: Path, source, registry, log: Log, jobs, public, use_cache=True, crosswalk=None,
+    weight=None,
 ) -> BuildResult:
     """The seven steps of :func:`build`, run under its lock."""
     source = Path(source).resolve()
@@ -716,7 +727,8 @@ def _build_steps(
         check_data_file(data_path)
         nb_data = stage_data(data_path, stage)
         stage_banner(stage, data_path)
-        prepared = prepare_data(stage / STAGE_DATA_DIR / data_path.name)
+        xw = Path(crosswalk).expanduser().absolute() if crosswalk else None
+        prepared = prepare_data(stage / STAGE_DATA_DIR / data_path.name, xw, weight=weight or None)
     elif notebooks:
         raise BuildError("data", "no data file given and no default data set in data/synthetic/")
     else:
@@ -730,9 +742,12 @@ def _build_steps(
     params = {"data_path": nb_data, "wave": str(wave), "min_base": int(min_base)}
     if public:
         params["public"] = True
-    from calaim.book.cache import CACHE_DIR, NotebookCache, build_key
+    if weight:
+        params["weight"] = str(weight)
+    from calaim.book.cache import CACHE_DIR, NotebookCache, build_key, file_digest
 
-    cache = NotebookCache(out / CACHE_DIR, build_key(data_path, params, {}), read=use_cache)
+    xw_env = {"crosswalk": file_digest(Path(crosswalk))} if crosswalk else {}
+    cache = NotebookCache(out / CACHE_DIR, build_key(data_path, params, xw_env), read=use_cache)
     try:
         executed = execute_notebooks(stage, params, jobs=jobs, log=log, cache=cache)
     except BuildInterrupted:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from calaim import DATA_DIR
 from calaim.book import plots
+from calaim.book.display import MISSING_NOTE
 from calaim.data import codebook, recode
 from calaim.stats import tables
 
@@ -36,7 +37,10 @@ class Context:
     synthetic: bool
     public: bool = False
     warnings: list = field(default_factory=list)
+    empty: list = field(default_factory=list)  # codebook columns present but empty in every row (dropped)
     _evaluated: pd.DataFrame | None = None
+    weight: str | None = None  # the survey-weight column every share and mean is weighted by
+    weight_summary: object = None  # calaim.stats.weights.WeightSummary over the completed interviews
 
     # ----------------------------------------------------------------- facts
     @property
@@ -61,7 +65,16 @@ class Context:
         return {it.column_name(k): label for k, label in it.parts.items() if it.column_name(k) in self.df.columns}
 
     def missing_note(self, what: str, columns) -> str:
-        return f"*{what}: not in this data set* (missing column(s): {', '.join(f'`{c}`' for c in columns)})."
+        """The one note for an absent item, wherever a figure or table would have been."""
+        columns = list(columns)
+        empty = [c for c in columns if c in self.empty]
+        absent = [c for c in columns if c not in self.empty]
+        parts = []
+        if absent:
+            parts.append(f"missing column(s): {', '.join(f'`{c}`' for c in absent)}")
+        if empty:
+            parts.append(f"empty in every row: {', '.join(f'`{c}`' for c in empty)}")
+        return f"*{what}: {MISSING_NOTE}* ({'; '.join(parts)})."
 
     # ----------------------------------------------------------------- display
     def header(self):
@@ -75,6 +88,14 @@ class Context:
             f"This chapter ran on {self.source_label}: {self.n_complete:,} completed interviews, wave {self.wave}.",
             f"Estimates on bases below {self.min_base} respondents are suppressed (shown as –).",
         ]
+        if self.weight_summary is not None:
+            ws = self.weight_summary
+            lines.append(
+                f"Shares and means are weighted by the column `{ws.column}`: weights from {ws.min:.3g} to "
+                f"{ws.max:.3g} among the completed interviews, Kish design effect {ws.deff:.2f}, effective n "
+                f"{ws.effective_n:,.1f} of {ws.n:,}. Bases are unweighted counts of respondents; intervals use the "
+                "effective n (shares) or a linearisation standard error (means)."
+            )
         if self.public:
             lines.append(
                 f"Public release: counts of 1 to {tables.PUBLIC_MIN_COUNT - 1} respondents, and estimates from "
@@ -88,6 +109,10 @@ class Context:
             )
         if self.wave != PUBLISHED_WAVE:
             lines.append(f"The published column shows the 2023 report's values for comparison with wave {self.wave}.")
+        if self.data_path.suffix.lower() == ".csv":
+            from calaim.data.conventions import csv_na_note
+
+            lines.append(csv_na_note())
         for w in self.warnings:
             lines.append(f"Data warning: {w}")
         lines.append(":::")
@@ -105,7 +130,11 @@ class Context:
         todo = wanted - done
         if todo:
             new = findings.evaluate(
-                self.df, registry=reg[reg["section"].isin(todo)], cb=self.cb, min_base=self.min_base
+                self.df,
+                registry=reg[reg["section"].isin(todo)],
+                cb=self.cb,
+                min_base=self.min_base,
+                weight=self.weight or "",
             )
             self._evaluated = pd.concat([self._evaluated, new], ignore_index=True) if len(self._evaluated) else new
         ev = self._evaluated[self._evaluated["section"].isin(wanted)]
@@ -120,7 +149,9 @@ class Context:
         return scorecard_table(ev, wave=self.wave)
 
 
-def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE) -> pd.DataFrame:
+def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Published vs reproduced (wave 2023: status match / miss), or, for another wave, the 2023
+    published value, this wave's, and the tested change with its verdict instead of match / miss."""
     published_label = "published" if wave == PUBLISHED_WAVE else "2023 published"
     out = pd.DataFrame(
         {
@@ -128,7 +159,10 @@ def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE) -> pd.DataFram
             "where": ev["figure"],
             "what": ev["description"],
             published_label: ev["published"].map(_fmt),
-            "reproduced": [("–" if s else _fmt(v)) for v, s in zip(ev["reproduced"], ev["suppressed"], strict=True)],
+            "reproduced": [
+                "not in data" if st == "not in data" else ("–" if s else _fmt(v))
+                for v, s, st in zip(ev["reproduced"], ev["suppressed"], ev["status"], strict=True)
+            ],
             "95% CI": [
                 "–" if s or pd.isna(lo) else f"{_fmt(lo)} to {_fmt(hi)}"
                 for lo, hi, s in zip(ev["ci_low"], ev["ci_high"], ev["suppressed"], strict=True)
@@ -139,7 +173,37 @@ def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE) -> pd.DataFram
     if wave == PUBLISHED_WAVE:
         out["status"] = ev["status"].to_numpy()
         out["note"] = ev["inconsistency"].fillna("").to_numpy()
+    else:
+        out = out.rename(columns={"reproduced": f"wave {wave}", "95% CI": f"wave {wave} 95% CI"})
+        out = pd.concat([out.reset_index(drop=True), change_columns(ev, registry)], axis=1)
     return out.reset_index(drop=True)
+
+
+def change_columns(ev: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The "change since 2023" columns of a scorecard (:func:`calaim.stats.change.change_table`)."""
+    from calaim.stats import change, findings
+
+    ch = change.change_table(ev.reset_index(drop=True), findings.load_registry() if registry is None else registry)
+    unit = {"points": " pts", "units": "", "ratio": "×"}
+
+    def fmt(v, u):
+        if pd.isna(v):
+            return ""
+        return f"{v:.2f}{unit.get(u, '')}" if u == "ratio" else f"{v:+.1f}{unit.get(u, '')}"
+
+    return pd.DataFrame(
+        {
+            "2023 base": ev["published_n"].map(lambda b: "" if pd.isna(b) else f"{int(b):,}").to_numpy(),
+            "change": [fmt(v, u) for v, u in zip(ch["change"], ch["unit"], strict=True)],
+            "change 95% CI": [
+                "" if pd.isna(lo) else f"{fmt(lo, u)} to {fmt(hi, u)}"
+                for lo, hi, u in zip(ch["ci_low"], ch["ci_high"], ch["unit"], strict=True)
+            ],
+            "p (Holm)": ch["p_holm"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}"),
+            "verdict": ch["verdict"],
+            "direction": ch["direction"],
+        }
+    )
 
 
 def _fmt(v) -> str:
@@ -172,22 +236,50 @@ def prepared_path(path: Path) -> Path:
     return path.with_name(path.name + ".prepared.pkl")
 
 
-def prepare(path: Path, cb: codebook.Codebook | None = None) -> tuple[pd.DataFrame, list[str]]:
+def prepare(
+    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None, weight: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """Read, validate (raising DataError on errors) and derive a data file; return the derived
-    frame and the warnings of reading and validating it (shown in every chapter's header)."""
+    frame and the warnings of reading and validating it (shown in every chapter's header).
+    ``crosswalk``: a map file (:mod:`calaim.data.crosswalk`) applied before validation.
+    ``weight`` names a survey-weight column (validated, kept as floats)."""
+    from calaim.data import crosswalk as xw
     from calaim.data import io
 
     cb = cb or codebook.load()
-    raw = io.load(path, cb)
-    return recode.derive(raw, cb), list(raw.attrs.get("warnings", []))
+    raw = io.load(path, cb, weight=weight or None, crosswalk=xw.load(crosswalk, cb) if crosswalk else None)
+    warnings = list(raw.attrs.get("warnings", []))
+    raw, empty = drop_empty(raw, cb)
+    if empty:
+        warnings.append(
+            f"{len(empty)} {'column is' if len(empty) == 1 else 'columns are'} present but empty in every row "
+            f"({', '.join(empty[:20])}{', ...' if len(empty) > 20 else ''}): treated as not asked in this wave "
+            "(not in this data set)."
+        )
+    derived = recode.derive(raw, cb)
+    if weight:
+        derived[weight] = pd.to_numeric(raw[weight]).astype(float).to_numpy()
+    derived.attrs["empty_columns"] = empty
+    return derived, warnings
 
 
-def write_prepared(path: Path, cb: codebook.Codebook | None = None) -> Path:
+def drop_empty(raw: pd.DataFrame, cb: codebook.Codebook) -> tuple[pd.DataFrame, list[str]]:
+    """``raw`` without the codebook columns that are empty in every row (an item dropped from a
+    wave but kept as a blank column), and their names: every chapter then treats them as absent."""
+    empty = [c for c in raw.columns if c in cb.columns and c != cb.id_column and raw[c].isna().all()]
+    return raw.drop(columns=empty), empty
+
+
+def write_prepared(
+    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None, weight: str | None = None
+) -> Path:
     """Prepare a staged data file once for all chapters (the build calls this): chapters then
     load the pickle instead of reading, validating and deriving the file again each."""
-    df, warnings = prepare(path, cb)
+    df, warnings = prepare(path, cb, crosswalk, weight)
     target = prepared_path(path)
-    pd.to_pickle({"frame": df, "warnings": warnings, "sha256": content_hash(path)}, target)
+    empty = df.attrs.get("empty_columns", [])
+    stored = {"frame": df, "warnings": warnings, "sha256": content_hash(path), "empty": empty, "weight": weight or None}
+    pd.to_pickle(stored, target)
     return target
 
 
@@ -197,6 +289,7 @@ def setup(
     min_base: int = 30,
     cb: codebook.Codebook | None = None,
     public: bool = False,
+    weight: str | None = None,
 ) -> Context:
     """Load, validate and derive the chapter's data; set the plotting theme.
 
@@ -205,9 +298,19 @@ def setup(
     for the whole kernel. ``calaim build --public`` injects ``public = True`` into every notebook as a
     papermill parameter; nothing is read from the environment. Invalid data raise
     :class:`calaim.data.validate.DataError` listing every problem.
+
+    ``weight`` (``calaim build --weight COLUMN`` injects it like ``public``; empty: unweighted)
+    names a survey-weight column: it is validated (a finite number above 0 for every
+    respondent), every share and mean of the kernel is weighted by it
+    (:func:`calaim.stats.tables.set_weight`), and the data box reports its range, Kish's
+    design effect and the effective n.
     """
+    from calaim.stats import weights as survey_weights
+
     public = bool(public)
+    weight = weight or None
     tables.set_policy(min_count=tables.PUBLIC_MIN_COUNT if public else 0)
+    tables.set_weight(weight)
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
     cache = prepared_path(path)
@@ -215,9 +318,16 @@ def setup(
         stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
         if stored.get("sha256") != content_hash(path):
             raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
+        if stored.get("weight") != weight:
+            raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
         df, warnings = stored["frame"], stored["warnings"]
+        empty = list(stored.get("empty", []))
     else:
-        df, warnings = prepare(path, cb)
+        df, warnings = prepare(path, cb, weight=weight)
+        empty = list(df.attrs.get("empty_columns", []))
+    summary = None
+    if weight:
+        summary = survey_weights.summarize(df.loc[df["pop_complete"].astype(bool), weight].to_numpy(float), weight)
     plots.set_theme()
     return Context(
         df=df,
@@ -228,4 +338,7 @@ def setup(
         synthetic=is_synthetic(path),
         public=bool(public),
         warnings=warnings,
+        empty=empty,
+        weight=weight,
+        weight_summary=summary,
     )

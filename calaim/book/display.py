@@ -23,6 +23,9 @@ import pandas as pd
 from calaim.book import plots
 from calaim.stats import estimate
 
+#: The one note for an item the data lack (absent, or present but empty in every row).
+MISSING_NOTE = "not asked in this wave / not in this data set"
+
 DATA_FOLDER = "figure_data"  # next to the notebook; gitignored in chapters/
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -246,6 +249,8 @@ def draw(
     if hidden:
         ipy_display(Markdown(f"*{what}: not drawn for {', '.join(map(str, hidden))} (base below {ctx.min_base}).*"))
     if table.empty:
+        if not hidden:  # nothing to draw and nothing suppressed: no answers at all, never an empty chart
+            ipy_display(Markdown(f"*{what}: {MISSING_NOTE}* (no answers in this data set)."))
         return None
     if kind == "likert":
         ax = plots.likert(table, ax=likert_ax(table[label].nunique(), width or 9.0), **kw)

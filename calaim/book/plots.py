@@ -303,6 +303,35 @@ def forest(
     return ax
 
 
+def change_dots(table: pd.DataFrame, ax=None, wave: str = "this wave", label: str = "label", xlabel: str = "%"):
+    """What changed since 2023: one dot per row at this wave's value with its 95% CI, and a
+    vertical tick at the 2023 published value; rows whose verdict is "changed" are coloured.
+
+    ``table`` columns: ``label``, ``value``, ``ci_low``, ``ci_high``, ``published``, ``verdict``."""
+    t = table.reset_index(drop=True)
+    ax = _ax(ax, height=max(2.5, 0.35 * len(t) + 1), width=8.0)
+    y = np.arange(len(t))
+    changed = (t["verdict"] == "changed").to_numpy()
+    for mask, colour, name in ((changed, OKABE_ITO[5], "changed"), (~changed, OKABE_ITO[0], "no detectable change")):
+        if mask.any():
+            ax.errorbar(
+                t["value"][mask],
+                y[mask],
+                xerr=[(t["value"] - t["ci_low"])[mask].fillna(0), (t["ci_high"] - t["value"])[mask].fillna(0)],
+                fmt="o",
+                color=colour,
+                ecolor=colour,
+                capsize=3,
+                label=f"wave {wave}: {name}" if name == "changed" else f"wave {wave}",
+            )
+    ax.scatter(t["published"], y, marker="|", s=250, color="#000000", linewidths=2, label="2023 published", zorder=3)
+    ax.set_yticks(y, t[label])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{xlabel} (95% CI)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
 def base_note(ax, text: str) -> None:
     """Print the base (and data source) under a figure."""
     ax.figure.text(0.01, -0.02, text, ha="left", va="top", fontsize=8, color="#424242")

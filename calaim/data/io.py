@@ -18,7 +18,10 @@ disagreement is a ``label_mismatch`` problem naming the column, the code and bot
 A column that holds label text instead of codes (an export made with value formats
 applied, or a CSV typed by hand) is mapped to codes by its labels, with one ``label_text``
 warning naming the columns; labels the codebook does not know are ``bad_code`` problems. A
-CSV file that starts with a UTF-8 byte-order mark is read as UTF-8, with a ``bom`` warning. Select-all columns also
+CSV cell is missing only when empty or "NA" (no codebook label, such as "None", is ever read as
+missing), SPSS/Stata user-missing declarations are resolved and choice-text select-all exports
+are read as 0/1: see :mod:`calaim.data.conventions`. A CSV file that starts with a UTF-8
+byte-order mark is read as UTF-8, with a ``bom`` warning. Select-all columns also
 accept yes/no, checked/unchecked
 and the option's own label for 1.
 
@@ -44,8 +47,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calaim.data import conventions
 from calaim.data.codebook import Codebook, Column
 from calaim.data.codebook import load as load_codebook
+from calaim.data.conventions import CSV_NA_MARKERS
 from calaim.data.validate import (
     ERROR,
     MAX_VALUES_SHOWN,
@@ -144,6 +149,8 @@ def _read_csv(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
                 index_col=False,
                 dtype={i: str for i in id_cols},
                 low_memory=False,
+                keep_default_na=False,
+                na_values=list(CSV_NA_MARKERS),
             )
         if first_longer or any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
             # the first data row has more fields than the header: read again with a column for them
@@ -155,6 +162,8 @@ def _read_csv(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
                 index_col=False,
                 dtype={**{i: str for i in id_cols}, extra: str},
                 low_memory=False,
+                keep_default_na=False,
+                na_values=list(CSV_NA_MARKERS),
             )
     except UnicodeDecodeError:
         raise _encoding_error(path, name) from None
@@ -499,7 +508,7 @@ def _read_stat(path: Path, cb: Codebook, name: str, fmt: str) -> tuple[pd.DataFr
 
     reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
     try:
-        df, meta = reader(str(path), apply_value_formats=False, user_missing=False)
+        df, meta = reader(str(path), apply_value_formats=False, user_missing=True)
     except Exception as exc:  # pyreadstat raises its own and OS errors; name the file instead
         what = "SPSS" if fmt == "sav" else "Stata"
         raise _fail(
@@ -508,6 +517,7 @@ def _read_stat(path: Path, cb: Codebook, name: str, fmt: str) -> tuple[pd.DataFr
             f"{name}: the file cannot be read as {what} data; it may be truncated or corrupt "
             f"({_exc_text(exc, path, name)}).",
         ) from None
+    df.attrs["user_missing"] = conventions.declared_missing(meta, fmt)
     return df, dict(meta.variable_value_labels or {})
 
 
@@ -758,10 +768,16 @@ def check_regular(path: Path) -> None:
     )
 
 
-def read_with_problems(path, cb: Codebook | None = None, labels: str = "error") -> tuple[pd.DataFrame, list[Problem]]:
+def read_with_problems(
+    path, cb: Codebook | None = None, labels: str = "error", user_missing: str = "answer", crosswalk=None
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Read a data file into the normalised shape; return it with the problems found while
     reading (label mismatches, unknown labels, duplicate columns). File-level failures
-    (missing, unreadable, empty, wrong delimiter, not UTF-8) raise :class:`DataError`."""
+    (missing, unreadable, empty, wrong delimiter, not UTF-8) raise :class:`DataError`.
+
+    ``crosswalk`` (a :class:`calaim.data.crosswalk.Crosswalk`) renames and recodes the file's
+    columns first. The missing-value conventions of :mod:`calaim.data.conventions` apply
+    (``user_missing``: "answer" keeps a declared-missing code the codebook lists as an answer)."""
     if labels not in LABEL_CHECKS:
         raise ValueError(f"labels must be one of {sorted(LABEL_CHECKS)}, not {labels!r}")
     cb = cb or load_codebook()
@@ -779,8 +795,16 @@ def read_with_problems(path, cb: Codebook | None = None, labels: str = "error") 
         df, value_labels = _read_stat(path, cb, name, fmt)
     lines = df.attrs.pop("file_lines", None)
     read_problems = df.attrs.pop("read_problems", [])
+    declared = df.attrs.pop("user_missing", {})
+    if crosswalk is not None:
+        df, value_labels, declared, xw_problems = crosswalk.apply(df, value_labels, declared, name)
+        read_problems = read_problems + xw_problems
+    df, um_problems = conventions.apply_user_missing(df, declared, value_labels, cb, name, user_missing)
     out, problems = _normalise(df, cb, name, value_labels, fmt, labels, lines)
-    problems = read_problems + problems
+    if not any(p.severity == ERROR for p in problems):
+        out, ct_problems = conventions.fill_choice_text(out, cb, name)
+        problems += ct_problems
+    problems = read_problems + um_problems + problems
     if lines is not None:
         out.attrs["file_lines"] = lines
     if fmt == "csv" and _has_bom(path):
@@ -798,7 +822,7 @@ def read_with_problems(path, cb: Codebook | None = None, labels: str = "error") 
     return out, problems
 
 
-def read(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFrame:
+def read(path, cb: Codebook | None = None, labels: str = "error", **options) -> pd.DataFrame:
     """Read ``.csv``, ``.parquet``, ``.sav`` or ``.dta`` into the normalised frame.
 
     Raises :class:`DataError` when the file cannot be read or when reading it found an error
@@ -807,7 +831,7 @@ def read(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFram
     ``df.attrs["warnings"]``), ``"ignore"`` skips that comparison. Values are not validated
     here: see :func:`load`.
     """
-    df, problems = read_with_problems(path, cb, labels)
+    df, problems = read_with_problems(path, cb, labels, **options)
     df.attrs.pop("file_lines", None)
     if any(p.severity == ERROR for p in problems):
         raise DataError(sorted(problems, key=lambda p: p.severity != ERROR))
@@ -815,14 +839,19 @@ def read(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFram
     return df
 
 
-def load(path, cb: Codebook | None = None, labels: str = "error") -> pd.DataFrame:
+def load(
+    path, cb: Codebook | None = None, labels: str = "error", weight: str | None = None, **options
+) -> pd.DataFrame:
     """:func:`read` + :func:`calaim.data.validate.check`: the frame, or a :class:`DataError`
     listing every problem of the file at once. Warnings are kept (as text) in
-    ``df.attrs["warnings"]``."""
+    ``df.attrs["warnings"]``. ``weight`` names a survey-weight column (need not be in the
+    codebook; checked as finite and above 0 for every respondent). ``options``: ``user_missing``,
+    ``crosswalk`` (see :func:`read_with_problems`)."""
     cb = cb or load_codebook()
     path = Path(path)
-    df, problems = read_with_problems(path, cb, labels)
-    found = check(df, cb, source=path.name, extra=problems, line_offset=df.attrs.pop("file_lines", None))
+    df, problems = read_with_problems(path, cb, labels, **options)
+    lines = df.attrs.pop("file_lines", None)
+    found = check(df, cb, source=path.name, extra=problems, line_offset=lines, weight=weight)
     df.attrs["warnings"] = [p.message for p in found]
     return df
 

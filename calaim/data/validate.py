@@ -20,6 +20,10 @@ wrong_type         text that is not a number in a coded or numeric column
 bad_code           a value that is not one of the column's codes (select-all columns: 0/1)
 out_of_range       a scale or count outside [min, max], or not a whole number
 not_asked          an answer from a respondent outside the item's ``asked`` population
+missing_weight     the weight column given (``weight=``) is not in the file
+bad_weight         a weight that is not a finite number above 0 (zero, negative, missing,
+                   text); every respondent of the file needs one, screen-outs included,
+                   because every population (Appendix A counts everyone) may be weighted
 all_missing        (warning) a column that is present but holds no answer at all
 =================  ==========================================================================
 
@@ -279,8 +283,12 @@ def validate(
     source: str = "<data>",
     line_offset: int | None = None,
     known: list[Problem] | None = None,
+    weight: str | None = None,
 ) -> list[Problem]:
     """Every problem of ``df`` against the codebook, errors and warnings, in a stable order.
+
+    ``weight`` names a survey-weight column: it need not be in the codebook, and must hold a
+    finite number above 0 for every respondent (:func:`calaim.stats.weights.check_weights`).
 
     ``source`` names the file in messages. ``line_offset`` turns a data row into a file line
     (default: 1 for a ``.csv`` source, whose line 1 is the header; none otherwise).
@@ -383,7 +391,7 @@ def validate(
     derived = recode.derived_names(cb)
     n_unknown = 0
     for name in df.columns:
-        if name in cb.columns:
+        if name in cb.columns or (weight and name == weight):
             continue
         n_unknown += 1
         if name in derived:
@@ -392,6 +400,9 @@ def validate(
             hint = _hint(name, list(cb.columns)) if n_unknown <= 50 else ""  # keep a very wide file fast
             why = f"is not defined in the codebook{hint}"
         rep.add("unknown_column", name, f"{source}: column '{name}' {why}.", values=[name])
+
+    if weight:
+        _check_weight(df, weight, rep)
 
     # -- values, column by column
     numeric: dict[str, np.ndarray] = {}
@@ -546,6 +557,27 @@ def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
             )
 
 
+def _check_weight(df: pd.DataFrame, weight: str, rep: _Report) -> None:
+    """``missing_weight`` / ``bad_weight`` problems of the weight column."""
+    from calaim.stats import weights
+
+    if weight not in df.columns:
+        message = f"{rep.source}: weight column '{weight}' is not in the file."
+        rep.add("missing_weight", weight, message, values=[weight])
+        return
+    raw = df[weight]
+    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~(np.isfinite(num) & (num > 0))
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad) + 1
+    labels = [f"line {r + rep.line_offset}" for r in rows] if rep.line_offset else rows.tolist()
+    try:
+        weights.check_weights(raw[bad].astype(object), weight, rows=labels, source=rep.source)
+    except weights.WeightError as exc:
+        rep.add("bad_weight", weight, str(exc), rows=rows.tolist(), values=_distinct(raw[bad].tolist()))
+
+
 def _expects(col: Column, cb: Codebook) -> str:
     if col.kind == "binary":
         return "0/1 select-all flags"
@@ -568,10 +600,12 @@ def check(
     source: str = "<data>",
     line_offset: int | None = None,
     extra: list[Problem] | None = None,
+    weight: str | None = None,
 ) -> list[Problem]:
     """Raise :class:`DataError` (with every problem, errors first) if anything is an error;
-    otherwise return the warnings. ``extra`` adds problems found while reading the file."""
-    problems = list(extra or []) + validate(df, cb, source, line_offset, known=extra)
+    otherwise return the warnings. ``extra`` adds problems found while reading the file;
+    ``weight`` names a survey-weight column (see :func:`validate`)."""
+    problems = list(extra or []) + validate(df, cb, source, line_offset, known=extra, weight=weight)
     errors = [p for p in problems if p.severity == ERROR]
     warnings = [p for p in problems if p.severity != ERROR]
     if errors:

@@ -14,10 +14,16 @@ Every test returns a *result*: a dict with
 * ``kind`` ("share", "mean" or "other") and optionally ``estimate`` (text shown instead of
   "a vs b").
 
+Claims about groups a respondent can belong to several of (the sectors), such as "the highest of
+all sectors", are tested by :func:`ranked` on respondent x group rows with errors clustered by
+respondent, against each other group.
+
 The tests come from scipy and statsmodels; this module only counts, chooses and labels. A test
 on a base below ``min_base`` is not run, like the estimates the book suppresses. All p-values
 treat the respondents as a simple random sample; the survey is a convenience sample, so they
-describe sampling noise only.
+describe sampling noise only. Under a survey weight (:func:`calaim.stats.tables.set_weight`)
+:func:`compare_shares` compares weighted shares with a z test on Kish's effective bases; the
+other tests are not weighted yet.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.contingency_tables import Table, mcnemar
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportions_ztest
+from statsmodels.stats.proportion import proportions_ztest, tost_proportions_2indep
+from statsmodels.stats.weightstats import ttost_ind
 
-from calaim.stats.tables import DEFAULT_MIN_BASE, count_answers
+from calaim.stats import estimate
+from calaim.stats.tables import DEFAULT_MIN_BASE, answers, count_answers, weight
 
 ALPHA = 0.05
 NOT_RUN = "not run (base below min_base)"
@@ -167,7 +176,31 @@ def compare_shares(
     _disjoint(mask_a, mask_b, "compare_shares")
     k_a, n_a = count(frame, column, mask_a, codes, exclude)
     k_b, n_b = count(frame, column_b or column, mask_b, codes, exclude)
+    if weight() and column in frame and (column_b or column) in frame:
+        args = (codes, mask_a, mask_b, exclude, min_base, method, fisher_below)
+        return _weighted_shares(frame, column, column_b or column, *args)
     return two_proportions(k_a, n_a, k_b, n_b, min_base=min_base, method=method, fisher_below=fisher_below)
+
+
+def _weighted_shares(frame, column, column_b, codes, mask_a, mask_b, exclude, min_base, method, fisher_below) -> dict:
+    """compare_shares under a weight (:func:`calaim.stats.tables.set_weight`): weighted shares,
+    compared by a two-proportion z test on Kish's effective bases (weighted share x effective n
+    as counts). Equal weights in both groups are the unweighted design: its test is run."""
+    codes = _codes(codes)
+    va, wa = answers(frame, column, _bool(mask_a), exclude)
+    vb, wb = answers(frame, column_b, _bool(mask_b), exclude)
+    if va.size + vb.size == 0 or np.ptp(np.r_[wa, wb]) == 0:
+        k_a, k_b = int(np.isin(va, codes).sum()), int(np.isin(vb, codes).sum())
+        return two_proportions(k_a, va.size, k_b, vb.size, min_base, method, fisher_below)
+    ea = estimate.share(va, codes, min_base, weights=wa)
+    eb = estimate.share(vb, codes, min_base, weights=wb)
+    out = {"a": ea.value, "b": eb.value, "n_a": ea.base, "n_b": eb.base, "kind": "share"}
+    if min(ea.base, eb.base) < max(min_base, 1):
+        return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
+    counts = [ea.value / 100 * ea.effective_n, eb.value / 100 * eb.effective_n]
+    z, p = proportions_ztest(counts, [ea.effective_n, eb.effective_n])
+    test = "two-proportion z test on effective bases (weighted)"
+    return {**out, "test": test, "statistic": f"z = {z:.2f}", "p": float(p)}
 
 
 def paired_shares(
@@ -217,12 +250,14 @@ def trend(
     band: str,
     mask: pd.Series,
     min_base: int = DEFAULT_MIN_BASE,
+    exclude: Iterable = (),
 ) -> dict:
     """Cochran-Armitage test for a trend in the share answering ``codes`` across the ordered
     groups of ``band`` (scored by their codes), as statsmodels' linear-by-linear association test
     on the band x yes/no table. Its variance is the permutation (hypergeometric) one, N / (N - 1)
-    times the textbook binomial variance. ``a`` is the share in the highest band, ``b`` in the lowest."""
-    m = _bool(mask) & frame[band].notna() & frame[column].notna()
+    times the textbook binomial variance. ``a`` is the share in the highest band, ``b`` in the lowest.
+    Answers coded ``exclude`` (such as "Not applicable") leave the base instead of counting as "no"."""
+    m = _bool(mask) & frame[band].notna() & frame[column].notna() & ~_values(frame, column).isin(_codes(exclude))
     v = _values(frame, column)[m]
     tab = pd.crosstab(frame.loc[m, band], v.isin(_codes(codes))).reindex(columns=[False, True], fill_value=0)
     shares = 100 * tab[True] / tab.sum(axis=1)
@@ -331,6 +366,266 @@ def rank_correlation(x: Sequence, y: Sequence, method: str = "kendall", min_base
     )
 
 
+# ---------------------------------------------------------------------------- overlapping groups
+def stack_groups(
+    frame: pd.DataFrame,
+    column: str,
+    groups: Sequence[str],
+    mask: pd.Series | None = None,
+    exclude: Iterable = (),
+) -> pd.DataFrame:
+    """Respondent x group rows for groups a respondent can belong to several of (the sectors):
+    one row per respondent in ``mask`` who answered ``column`` (not with an ``exclude`` code) and
+    per (boolean) ``groups`` column that respondent is in. Columns: ``respondent`` (the row's
+    position in ``frame``, the cluster), ``group`` and ``value``."""
+    missing = [g for g in groups if g not in frame]
+    if missing:
+        raise KeyError(f"stack_groups: group column(s) {missing} not in the data")
+    v = _values(frame, column)
+    ok = v.notna() & ~v.isin(_codes(exclude))
+    if mask is not None:
+        ok &= _bool(mask)
+    pos, vals = np.arange(len(frame)), v.to_numpy()
+    parts = []
+    for g in groups:
+        inside = (ok & _bool(frame[g])).to_numpy()
+        parts.append(pd.DataFrame({"respondent": pos[inside], "group": g, "value": vals[inside]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def group_contrasts(stack: pd.DataFrame, y: pd.Series, link: str = "identity") -> tuple[pd.Series, pd.DataFrame]:
+    """One coefficient per group (no intercept) from the stacked rows, with the cluster-robust
+    covariance (clusters: respondents; statsmodels' small-sample factor G / (G - 1) x (N - 1) /
+    (N - K)). ``link`` "identity": OLS, the coefficients are the group means of ``y``; "logit":
+    binomial GLM, they are the groups' log-odds. Returns (coefficients, covariance)."""
+    x = pd.get_dummies(stack["group"]).astype(float)
+    x = x[list(dict.fromkeys(stack["group"]))]
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": stack["respondent"].to_numpy()}}
+    if link == "logit":
+        fit = sm.GLM(y.to_numpy(float), x, family=sm.families.Binomial()).fit(**kw)
+    elif link == "identity":
+        fit = sm.OLS(y.to_numpy(float), x).fit(**kw)
+    else:
+        raise ValueError(f"unknown link {link!r}")
+    return fit.params, fit.cov_params()
+
+
+def _pair(params, cov, i, j) -> tuple[float, float]:
+    """Difference coefficient i minus j and its standard error."""
+    return float(params[i] - params[j]), float(np.sqrt(cov.loc[i, i] + cov.loc[j, j] - 2 * cov.loc[i, j]))
+
+
+def _stacked(frame, column, groups, codes, mask, exclude, min_base):
+    """Stacked rows on groups with a base of at least ``min_base``; y is 0/100 for shares."""
+    labels = dict(groups) if isinstance(groups, dict) else {g: g for g in groups}
+    stack = stack_groups(frame, column, list(labels), mask, exclude)
+    if codes is not None:
+        stack["value"] = 100.0 * stack["value"].isin(_codes(codes))
+    bases = stack.groupby("group", sort=False).size().reindex(list(labels), fill_value=0)
+    means = stack.groupby("group", sort=False)["value"].mean().reindex(list(labels))
+    keep = [g for g in labels if bases[g] >= max(min_base, 2)]
+    return stack[stack["group"].isin(keep)].reset_index(drop=True), labels, bases, means, keep
+
+
+def ranked(
+    frame: pd.DataFrame,
+    column: str,
+    groups: dict | Sequence[str],
+    named: str,
+    side: str = "highest",
+    codes: Iterable | None = None,
+    mask: pd.Series | None = None,
+    exclude: Iterable = (),
+    min_base: int = DEFAULT_MIN_BASE,
+) -> dict:
+    """A claim that group ``named`` is the ``side`` ("highest" or "lowest") of all ``groups``
+    (columns, or a dict of columns to labels) on ``column``: the share answering ``codes``, or
+    the mean when ``codes`` is None. Groups may overlap (sectors): the respondent x group rows of
+    :func:`stack_groups` are fitted with one term per group, a logistic model for shares (a
+    linear one when a group answers all or none the same, where the logit is infinite), OLS for
+    means, with cluster-robust errors by respondent, and ``named`` is compared with each other
+    group by a Wald test. The claim needs every comparison, so its p-value is the weakest one's
+    (intersection-union: the largest p once all lean the claimed way), and ``b`` is the estimate
+    of that group, named in ``estimate`` (the runner-up in evidence, which on a small base need
+    not be the runner-up in estimate). Groups on fewer than ``min_base`` respondents are left
+    out, like the estimates the book suppresses. ``pairs`` holds every comparison (``difference``
+    on the model's scale: log-odds or the mean's units); ``direction_ok`` says whether ``named``
+    beats every other group."""
+    if side not in ("highest", "lowest"):
+        raise ValueError("side must be 'highest' or 'lowest'")
+    stack, labels, bases, means, keep = _stacked(frame, column, groups, codes, mask, exclude, min_base)
+    kind = "mean" if codes is None else "share"
+    out = {"a": means.get(named, np.nan), "b": np.nan, "n_a": int(bases.get(named, 0)), "n_b": None, "kind": kind}
+    if named not in keep or len(keep) < 2:
+        return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
+    at_edge = codes is not None and means[keep].isin([0.0, 100.0]).any()
+    link = "identity" if codes is None or at_edge else "logit"
+    y = stack["value"] / 100 if link == "logit" else stack["value"]
+    params, cov = group_contrasts(stack, y, link)
+    sign = 1 if side == "highest" else -1
+    rows = []
+    for g in keep:
+        if g != named:
+            d, se = _pair(params, cov, named, g)
+            rows.append({"group": g, "estimate": means[g], "n": int(bases[g]), "difference": d, "se": se})
+    pairs = pd.DataFrame(rows)
+    pairs["z"] = sign * pairs["difference"] / pairs["se"]  # positive: leans the claimed way
+    pairs["p"] = 2 * stats.norm.sf(pairs["z"].abs())
+    pairs = pairs.sort_values("z", kind="stable").reset_index(drop=True)
+    weakest = pairs.iloc[0]
+    model = {"logit": "logistic", "identity": "linear" if kind == "share" else "OLS"}[link]
+    d = 1 if kind == "mean" else 0
+    rival = labels[weakest["group"]]
+    return {
+        **out,
+        "b": float(weakest["estimate"]),
+        "n_b": int(weakest["n"]),
+        "test": f"weakest of {len(pairs)} pairwise Wald tests ({model}, respondent x group rows, cluster-robust)",
+        "statistic": f"z = {weakest['z']:.2f} vs {rival}",
+        "p": float(weakest["p"]),
+        "estimate": f"{out['a']:.{d}f} vs {weakest['estimate']:.{d}f} (weakest comparison: {rival})",
+        "direction_ok": bool((pairs["z"] > 0).all()),
+        "pairs": pairs,
+    }
+
+
+# ---------------------------------------------------------------------------- no difference: equivalence
+# A claim that groups do not differ is supported only when the data show the difference to be
+# small: within +-margin, by two one-sided tests (TOST, Schuirmann 1987) at ALPHA, i.e. the
+# 90% CI of the difference inside the margin. The margins (see the methods page): 10 percentage
+# points for shares, half a point for means on the book's 0 to 10 scale.
+EQUIVALENCE_MARGIN = {"share": 10.0, "mean": 0.5}
+
+
+def _margin_text(margin: float, kind: str) -> str:
+    return f"±{margin:g} pts" if kind == "share" else f"±{margin:g}"
+
+
+def _ci90(d: float, se: float, dist=stats.norm) -> tuple[float, float]:
+    q = dist.ppf(1 - ALPHA)
+    return d - q * se, d + q * se
+
+
+def _tost_p(d: float, se: float, margin: float) -> float:
+    """TOST p-value (normal): the larger of the one-sided p for d > -margin and for d < margin."""
+    return float(max(stats.norm.sf((d + margin) / se), stats.norm.cdf((d - margin) / se)))
+
+
+def _equivalence(out, d, lo, hi, p, margin, test, statistic, d_fmt) -> dict:
+    return {
+        **out,
+        "test": test,
+        "statistic": statistic,
+        "p": float(p),
+        "margin": float(margin),
+        "margin_text": _margin_text(margin, out["kind"]),
+        "estimate": f"difference {d:+.{d_fmt}f}, 90% CI {lo:.{d_fmt}f} to {hi:.{d_fmt}f}",
+        "direction_ok": bool(abs(d) <= margin),  # the point estimate lies within the margin
+    }
+
+
+def equivalent_shares(
+    k_a: int,
+    n_a: int,
+    k_b: int,
+    n_b: int,
+    margin: float = EQUIVALENCE_MARGIN["share"],
+    min_base: int = DEFAULT_MIN_BASE,
+) -> dict:
+    """Equivalence of k_a / n_a and k_b / n_b (two independent groups) within +-``margin``
+    percentage points: statsmodels' ``tost_proportions_2indep`` with Wald (unpooled) variances."""
+    out = {"a": _pct(k_a, n_a), "b": _pct(k_b, n_b), "n_a": int(n_a), "n_b": int(n_b), "kind": "share"}
+    if min(n_a, n_b) < max(min_base, 1):
+        return {**result(NOT_RUN), **out, "margin": float(margin), "margin_text": _margin_text(margin, "share")}
+    res = tost_proportions_2indep(k_a, n_a, k_b, n_b, -margin / 100, margin / 100, method="wald", compare="diff")
+    d, se = out["a"] - out["b"], 100 * np.sqrt(res.results_larger.variance)
+    lo, hi = _ci90(d, se)
+    test = "equivalence test (TOST, two independent shares, Wald)"
+    return _equivalence(out, d, lo, hi, res.pvalue, margin, test, f"z = {res.statistic:.2f}", 0)
+
+
+def equivalent_means(
+    frame: pd.DataFrame,
+    column: str,
+    mask_a: pd.Series,
+    mask_b: pd.Series,
+    margin: float = EQUIVALENCE_MARGIN["mean"],
+    min_base: int = DEFAULT_MIN_BASE,
+) -> dict:
+    """Equivalence of the means of ``column`` in two groups with no respondent in common, within
+    +-``margin``: Welch TOST (statsmodels ``ttost_ind``, unequal variances)."""
+    _disjoint(mask_a, mask_b, "equivalent_means")
+    v = _values(frame, column)
+    a, b = v[_bool(mask_a) & v.notna()].astype(float), v[_bool(mask_b) & v.notna()].astype(float)
+    out = {"a": a.mean(), "b": b.mean(), "n_a": len(a), "n_b": len(b), "kind": "mean"}
+    if min(len(a), len(b)) < max(min_base, 2):
+        return {
+            **result(NOT_RUN, kind="mean"),
+            **out,
+            "margin": float(margin),
+            "margin_text": _margin_text(margin, "mean"),
+        }
+    p, low, upp = ttost_ind(a.to_numpy(), b.to_numpy(), -margin, margin, usevar="unequal")
+    d = out["a"] - out["b"]
+    se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    lo, hi = _ci90(d, se, stats.t(low[2]))
+    stat = f"t = {low[0]:.2f}, {upp[0]:.2f}"
+    return _equivalence(out, d, lo, hi, p, margin, "equivalence test (Welch TOST)", stat, 2)
+
+
+def equivalent_groups(
+    frame: pd.DataFrame,
+    column: str,
+    groups: dict | Sequence[str],
+    codes: Iterable | None = None,
+    mask: pd.Series | None = None,
+    exclude: Iterable = (),
+    margin: float | None = None,
+    min_base: int = DEFAULT_MIN_BASE,
+) -> dict:
+    """A claim that none of ``groups`` (possibly overlapping, like sectors) differ on ``column``
+    (the share answering ``codes``, or the mean when ``codes`` is None): every pair of groups
+    must be equivalent within +-``margin`` (default :data:`EQUIVALENCE_MARGIN`). The respondent x
+    group rows of :func:`stack_groups` are fitted by least squares with one term per group
+    (shares as 0/100, so differences are in percentage points) and errors clustered by
+    respondent; each pair gets a TOST. The claim's p-value is the largest (intersection-union),
+    and ``a``, ``b`` and ``estimate`` describe that pair. Groups on fewer than ``min_base``
+    respondents are left out. ``pairs`` holds every pair."""
+    kind = "mean" if codes is None else "share"
+    margin = EQUIVALENCE_MARGIN[kind] if margin is None else float(margin)
+    stack, labels, bases, means, keep = _stacked(frame, column, groups, codes, mask, exclude, min_base)
+    out = {"a": np.nan, "b": np.nan, "n_a": int(len(stack)), "n_b": None, "kind": kind}
+    if len(keep) < 2:
+        return {**result(NOT_RUN, kind=kind), **out, "margin": margin, "margin_text": _margin_text(margin, kind)}
+    params, cov = group_contrasts(stack, stack["value"], "identity")
+    rows = []
+    for i, g in enumerate(keep):
+        for h in keep[i + 1 :]:
+            d, se = _pair(params, cov, g, h)
+            rows.append({"group_a": g, "group_b": h, "difference": d, "se": se, "p": _tost_p(d, se, margin)})
+    pairs = pd.DataFrame(rows)
+    pairs["ci_low"], pairs["ci_high"] = _ci90(pairs["difference"], pairs["se"])
+    pairs = pairs.sort_values("p", ascending=False, kind="stable").reset_index(drop=True)
+    w = pairs.iloc[0]
+    out = {**out, "a": means[w["group_a"]], "b": means[w["group_b"]], "n_a": int(bases[w["group_a"]])}
+    out["n_b"] = int(bases[w["group_b"]])
+    d_fmt = 0 if kind == "share" else 2
+    test = f"equivalence (TOST), weakest of {len(pairs)} pairs (linear, respondent x group rows, cluster-robust)"
+    res = _equivalence(
+        out,
+        w["difference"],
+        w["ci_low"],
+        w["ci_high"],
+        w["p"],
+        margin,
+        test,
+        f"{labels[w['group_a']]} vs {labels[w['group_b']]}",
+        d_fmt,
+    )
+    res["direction_ok"] = bool((pairs["difference"].abs() <= margin).all())
+    return {**res, "pairs": pairs}
+
+
 # ---------------------------------------------------------------------------- the claims table
 def holm(p: Sequence[float]) -> np.ndarray:
     """Holm's step-down adjustment (statsmodels ``multipletests``); NaN entries stay NaN and do
@@ -367,8 +662,19 @@ class Claims:
     """The claims of one chapter, each with its test; :meth:`table` adjusts them together."""
 
     # what add() records, and the columns table() shows (index: the claim)
-    RECORD = ["claim", "where", "estimate (a vs b)", "bases", "test", "statistic", "p", "direction_ok", "expect"]
-    COLUMNS = [*RECORD[1:7], "p (Holm)", "direction as reported", "supported"]
+    RECORD = [
+        "claim",
+        "where",
+        "estimate (a vs b)",
+        "bases",
+        "test",
+        "statistic",
+        "p",
+        "equivalence margin",
+        "direction_ok",
+        "expect",
+    ]
+    COLUMNS = [*RECORD[1:8], "p (Holm)", "direction as reported", "supported"]
 
     def __init__(self, alpha: float = ALPHA):
         self.alpha = alpha
@@ -389,12 +695,23 @@ class Claims:
     ) -> dict:
         """Record ``claim`` (a sentence of the report), tested by ``res``. The report says side
         ``higher`` ("a" or "b") is the larger; pass ``direction_ok`` instead when the claim's
-        direction needs more than a > b (e.g. "the highest of all sectors"). ``expect`` is
-        "difference", or "no difference" for a claim that groups do not differ."""
+        direction needs more than a > b. A result that carries its own ``direction_ok`` (those
+        of :func:`ranked`) is judged by it unless one is passed. ``expect`` is
+        "difference", or "no difference" for a claim that groups do not differ: that needs an
+        equivalence test (:func:`equivalent_shares`, :func:`equivalent_means`,
+        :func:`equivalent_groups`), whose p-value is small when the difference lies within its
+        margin, and whose direction is the estimate lying within the margin."""
         if higher not in ("a", "b"):
             raise ValueError("higher must be 'a' or 'b'")
         if expect not in ("difference", "no difference"):
             raise ValueError("expect must be 'difference' or 'no difference'")
+        if expect == "no difference" and "margin" not in res:
+            raise ValueError(
+                f"claim {claim!r}: a claim of no difference needs an equivalence test (a result with a margin, "
+                f"e.g. equivalent_groups), not {res.get('test')!r}: a large p-value is no evidence of no difference"
+            )
+        if direction_ok is None and "direction_ok" in res:  # tests that judge it themselves (ranked)
+            direction_ok = res["direction_ok"]
         if direction_ok is None:
             d = res.get("a", np.nan) - res.get("b", np.nan)
             direction_ok = bool(d > 0 if higher == "a" else d < 0) if pd.notna(d) else False
@@ -406,6 +723,7 @@ class Claims:
             "test": res["test"],
             "statistic": res.get("statistic", ""),
             "p": res.get("p", np.nan),
+            "equivalence margin": res.get("margin_text", "–"),
             "direction_ok": bool(direction_ok),
             "expect": expect,
         }
@@ -416,36 +734,36 @@ class Claims:
         """The raw records: unformatted p-values, Holm-adjusted p-values and verdicts."""
         t = pd.DataFrame(self.rows, columns=self.RECORD)
         t["p"] = t["p"].astype(float)
-        diff = (t["expect"] == "difference").to_numpy()
-        t["p (Holm)"] = np.nan
-        if diff.any():
-            t.loc[diff, "p (Holm)"] = holm(t.loc[diff, "p"].to_numpy())
+        t["p (Holm)"] = holm(t["p"].to_numpy()) if len(t) else np.nan
         t["supported"] = [
-            self._verdict(p, p_adj, ok, expect)
-            for p, p_adj, ok, expect in zip(t["p"], t["p (Holm)"], t["direction_ok"], t["expect"], strict=True)
+            self._verdict(p, p_adj, ok) for p, p_adj, ok in zip(t["p"], t["p (Holm)"], t["direction_ok"], strict=True)
         ]
         return t
 
-    def _verdict(self, p: float, p_adjusted: float, direction_ok: bool, expect: str) -> str:
+    def _verdict(self, p: float, p_adjusted: float, direction_ok: bool) -> str:
         if pd.isna(p):
             return "not tested"
-        if expect == "no difference":
-            return "yes" if p >= self.alpha else "no"
         if not direction_ok:
             return "no"
         return "yes" if p_adjusted < self.alpha else "direction only"
 
     def table(self, last: int | None = None, adjust: bool = True) -> pd.DataFrame:
         """The claims ready to display, one row each (index: the claim). With ``adjust`` the p
-        (Holm) and verdict columns are added: a claim of a difference is *supported* ("yes") when
-        the data lean the reported way and its Holm-adjusted p-value is below 0.05, "direction
-        only" when they lean that way without significance; a claim of no difference is
-        supported when its unadjusted p-value is 0.05 or more. ``last`` keeps the last n rows."""
+        (Holm, over all the tested claims) and verdict columns are added: a claim is *supported*
+        ("yes") when the data lean the reported way and its Holm-adjusted p-value is below 0.05,
+        "direction only" when they lean that way without significance, "no" when they do not lean
+        that way. For a claim of no difference, leaning the reported way means the estimated
+        difference lies within the equivalence margin, and its p-value is the equivalence test's
+        (small when the difference is shown to lie within the margin), so a large p-value of a
+        test of difference never supports it; the equivalence margin column is shown when the
+        chapter has such a claim. ``last`` keeps the last n rows."""
         t = self.frame()
         t["direction as reported"] = np.where(t["p"].isna(), "–", np.where(t["direction_ok"], "yes", "no"))
         t["p (Holm)"] = t["p (Holm)"].map(format_p)
         t["p"] = t["p"].map(format_p)
         cols = self.COLUMNS if adjust else [c for c in self.COLUMNS if c not in ("p (Holm)", "supported")]
+        if (t["expect"] == "difference").all():  # no equivalence claim: no margin column
+            cols = [c for c in cols if c != "equivalence margin"]
         out = t.set_index("claim")[cols]
         out.index.name = None
         return out.iloc[-last:] if last else out

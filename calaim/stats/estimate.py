@@ -22,19 +22,34 @@ Rules, in order:
   worked out), and any estimate on such a base; the released base and count are then hidden.
 
 Shares get Wilson score intervals (statsmodels ``proportion_confint(method="wilson")``), means t
-intervals. ``weights`` is reserved for survey weights (a later calibration step); only the
-unweighted estimator exists, and passing weights raises ``NotImplementedError``.
+intervals.
+
+Survey weights (``weights``: one finite weight above 0 per value, checked by
+:func:`calaim.stats.weights.check_weights`) make shares and means weighted:
+
+* a weighted share is sum(w in codes) / sum(w); its CI is the Wilson interval on Kish's
+  effective n (sum(w)^2 / sum(w^2)), with the weighted share times the effective n as count;
+* a weighted mean is sum(w y) / sum(w); its CI is a t interval (n - 1 df) on the Taylor
+  linearisation SE (:func:`calaim.stats.weights.linearised_mean`, one respondent per PSU, no
+  strata, no finite-population correction: R's ``svydesign(id = ~1, weights = ~w)``);
+* ``base`` and ``count`` stay the unweighted numbers of respondents, and the suppression rules
+  apply to them (disclosure is about respondents); ``effective_n`` is Kish's effective n
+  (the base itself without weights) and ``method`` says that the estimate is weighted.
+
+With all weights equal the weighted estimators reduce exactly to the unweighted ones: every
+field is the same except ``weighted`` and ``method``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
+
+from calaim.stats import weights as survey_weights
 
 DEFAULT_MIN_BASE = 30
 PUBLIC_MIN_COUNT = 11  # a public release shows no count of 1 to 10 respondents
@@ -80,6 +95,8 @@ class Estimate:
     method: str
     base_hidden: bool = False  # the base itself is a count the policy may not show
     count_hidden: bool = False
+    effective_n: float = np.nan  # Kish's effective n (the base when unweighted)
+    weighted: bool = False
 
     def released(self) -> dict:
         """The form a table may show: value and CI missing when suppressed; base and count
@@ -92,7 +109,7 @@ class Estimate:
             "count": np.nan if self.count_hidden else self.count,
             "base": np.nan if self.base_hidden else self.base,
             "suppressed": off,
-        }
+        } | ({"effective_n": np.nan if self.base_hidden else self.effective_n} if self.weighted else {})
 
 
 def wilson(k, n, alpha: float = 0.05):
@@ -105,9 +122,18 @@ def wilson(k, n, alpha: float = 0.05):
     return lo, hi
 
 
-def _no_weights(weights) -> None:
-    if weights is not None:
-        raise NotImplementedError("weighted estimates are not implemented yet (see calaim.stats.weights)")
+def _checked(weights, n: int) -> np.ndarray | None:
+    """The weights as floats (None: unweighted), one finite weight above 0 per value."""
+    if weights is None:
+        return None
+    w = np.asarray(weights).ravel()
+    if w.dtype.kind in "fiu" and bool(np.all(np.isfinite(w) & (w > 0))):
+        w = w.astype(float)
+    else:  # the slow path names the bad rows and values
+        w = survey_weights.check_weights(w.astype(object))
+    if w.size != n:
+        raise ValueError(f"{w.size} weights for {n} values")
+    return w
 
 
 def _suppression(n: int, k, min_base: int | None, policy: DisclosurePolicy) -> str:
@@ -134,8 +160,10 @@ def share_of(
     policy: DisclosurePolicy = NO_POLICY,
     weights=None,
 ) -> Estimate:
-    """Percent ``k`` of ``n`` with a Wilson 95% CI and the suppression rules."""
-    _no_weights(weights)
+    """Percent ``k`` of ``n`` with a Wilson 95% CI and the suppression rules (unweighted: for
+    weights, pass the answers and their weights to :func:`share`)."""
+    if weights is not None:
+        raise TypeError("share_of takes counts; pass the answers and their weights to share()")
     k, n = int(k), int(n)
     lo, hi = wilson(k, n)
     reason = _suppression(n, k, min_base, policy)
@@ -150,6 +178,7 @@ def share_of(
         method="Wilson score interval",
         base_hidden=policy.small(n),
         count_hidden=bool(reason) and policy.public,
+        effective_n=float(n),
     )
 
 
@@ -160,9 +189,32 @@ def share(
     policy: DisclosurePolicy = NO_POLICY,
     weights=None,
 ) -> Estimate:
-    """Percent of ``values`` (the answers in the base) that are in ``codes``."""
+    """Percent of ``values`` (the answers in the base) that are in ``codes``; weighted when
+    ``weights`` (one per value) are given."""
+    values = np.asarray(values, dtype=float)
+    w = _checked(weights, values.size)
     k, n = counts(values, codes)
-    return share_of(k, n, min_base, policy, weights)
+    if w is None:
+        return share_of(k, n, min_base, policy)
+    hit = np.isin(values, np.asarray(codes, dtype=float))
+    total, kw = float(w.sum()), float(w[hit].sum())
+    neff = survey_weights.effective_n(w) if n else 0.0
+    lo, hi = wilson(kw * neff / total if n else 0.0, neff)
+    reason = _suppression(n, k, min_base, policy)
+    return Estimate(
+        value=100 * kw / total if n else np.nan,
+        ci_low=100 * float(lo),
+        ci_high=100 * float(hi),
+        base=n,
+        count=k,
+        suppressed=bool(reason),
+        reason=reason,
+        method="Wilson score interval on Kish's effective n (weighted share)",
+        base_hidden=policy.small(n),
+        count_hidden=bool(reason) and policy.public,
+        effective_n=neff,
+        weighted=True,
+    )
 
 
 def mean(
@@ -171,18 +223,25 @@ def mean(
     policy: DisclosurePolicy = NO_POLICY,
     weights=None,
 ) -> Estimate:
-    """Mean of ``values`` (numbers in the base) with a t 95% CI."""
-    _no_weights(weights)
+    """Mean of ``values`` (numbers in the base) with a t 95% CI (n - 1 df); weighted, with the
+    linearisation SE, when ``weights`` are given. Unweighted, the linearisation SE is s / sqrt(n)."""
     v = np.asarray(values, dtype=float)
     n = int(v.size)
-    m = float(v.mean()) if n else np.nan
+    w = _checked(weights, n)
+    lin = survey_weights.linearised_mean(v, np.ones(n) if w is None else w)
     if n > 1:
-        half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n))
-        lo, hi = m - half, m + half
+        half = float(stats.t.ppf(0.975, n - 1) * lin.se)
+        lo, hi = lin.mean - half, lin.mean + half
     else:
         lo = hi = np.nan
     reason = _suppression(n, np.nan, min_base, policy)
-    return Estimate(m, lo, hi, n, np.nan, bool(reason), reason, "t interval", base_hidden=policy.small(n))
+    if w is None:
+        method, neff = "t interval", float(n)
+    else:
+        method, neff = "t interval on the linearisation (Taylor) SE (weighted mean)", survey_weights.effective_n(w)
+    return Estimate(
+        lin.mean, lo, hi, n, np.nan, bool(reason), reason, method, policy.small(n), False, neff, w is not None
+    )
 
 
 def count(
@@ -191,9 +250,13 @@ def count(
     policy: DisclosurePolicy = NO_POLICY,
     weights=None,
 ) -> Estimate:
-    """Number of ``values`` in ``codes`` (all of them without ``codes``); no CI, no ``min_base``."""
-    _no_weights(weights)
+    """Number of ``values`` in ``codes`` (all of them without ``codes``); no CI, no ``min_base``.
+    A count is of respondents, weighted or not; ``weights`` only add the effective n."""
+    w = _checked(weights, int(np.asarray(values).size))
     k, n = counts(values, codes) if codes is not None else (int(np.asarray(values).size),) * 2
     reason = _suppression(n, k, None, policy)
     hidden = bool(reason) and policy.public
-    return Estimate(float(k), np.nan, np.nan, n, k, bool(reason), reason, "count", policy.small(n), hidden)
+    neff = float(n) if w is None else survey_weights.effective_n(w)
+    return Estimate(
+        float(k), np.nan, np.nan, n, k, bool(reason), reason, "count", policy.small(n), hidden, neff, w is not None
+    )

@@ -364,9 +364,17 @@ class _Absent(Exception):
 
 
 class _Evaluator:
-    def __init__(self, frame: pd.DataFrame, cb: codebook.Codebook, min_base: int, policy: estimate.DisclosurePolicy):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        cb: codebook.Codebook,
+        min_base: int,
+        policy: estimate.DisclosurePolicy,
+        weight: str | None = None,
+    ):
         self.frame, self.cb = frame, cb
         self.min_base, self.policy = min_base, policy
+        self.weight = weight
         self.n = len(frame)
         self._arr: dict[str, np.ndarray | None] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
@@ -402,18 +410,25 @@ class _Evaluator:
         return self._masks[key]
 
     def answered(self, item: str, mask: np.ndarray, exclude: tuple) -> np.ndarray:
+        return self.answered_w(item, mask, exclude)[0]
+
+    def answered_w(self, item: str, mask: np.ndarray, exclude: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+        """The answers in the base and their weights (None when unweighted)."""
         v = self.arr(item)[mask]
         keep = ~np.isnan(v)
         if exclude:
             keep &= ~np.isin(v, exclude)
-        return v[keep]
+        w = None if self.weight is None else self.arr(self.weight)[mask][keep]
+        return v[keep], w
 
     # ---------------------------------------------------------------- statistics
     def share(self, item, codes, mask, exclude) -> estimate.Estimate:
-        return estimate.share(self.answered(item, mask, exclude), codes, self.min_base, self.policy)
+        v, w = self.answered_w(item, mask, exclude)
+        return estimate.share(v, codes, self.min_base, self.policy, w)
 
     def mean(self, item, mask, exclude) -> estimate.Estimate:
-        return estimate.mean(self.answered(item, mask, exclude), self.min_base, self.policy)
+        v, w = self.answered_w(item, mask, exclude)
+        return estimate.mean(v, self.min_base, self.policy, w)
 
     def options_of(self, column: str) -> list[str]:
         col = self.cb.columns.get(column)
@@ -477,9 +492,11 @@ class _Evaluator:
 
         if stat == "count":
             if not items:
-                e = estimate.count(np.ones(int(mask.sum())), policy=self.policy)
+                w = None if self.weight is None else self.arr(self.weight)[mask]
+                e = estimate.count(np.ones(int(mask.sum())), policy=self.policy, weights=w)
             else:
-                e = estimate.count(self.answered(items[0], mask, exclude), codes or None, self.policy)
+                v, w = self.answered_w(items[0], mask, exclude)
+                e = estimate.count(v, codes or None, self.policy, w)
             out.update(reproduced=e.value, base=e.base, estimate=e)
             return out
 
@@ -545,6 +562,7 @@ def evaluate(
     cb: codebook.Codebook | None = None,
     min_base: int = 30,
     min_count: int | None = None,
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Recompute every registry row on ``df`` and compare it with the published value.
 
@@ -559,15 +577,20 @@ def evaluate(
     the small-count rule: a share or count whose count, or base minus count, is 1 to
     ``min_count - 1`` is suppressed, as is any estimate on such a base, and such a base is
     left empty (NA).
+
+    ``weight`` (default: that of :func:`calaim.stats.tables.weight`; None: unweighted) weights
+    every share and mean by that column through the kernel ('' forces unweighted); the result then has an
+    ``effective_n`` column (Kish's effective n of each estimate's base) after ``base``.
     """
     min_count = tables.policy().min_count if min_count is None else int(min_count)
+    weight = tables.weight() if weight is None else (weight or None)  # '': unweighted
     tiny = tables.DisclosurePolicy(min_count).small
 
     cb = cb or codebook.load()
     reg = load_registry() if registry is None else _typed(registry)
     frame = df if "pop_complete" in df.columns else recode.derive(df, cb)
     policy = estimate.DisclosurePolicy(min_count)
-    ev = _Evaluator(frame, cb, min_base, policy)
+    ev = _Evaluator(frame, cb, min_base, policy, weight)
     estimates: list[estimate.Estimate | None] = []
 
     records = []
@@ -674,7 +697,12 @@ def evaluate(
     if min_count:
         out.loc[[tiny(b) for b in out["base"]], "base"] = np.nan
     out["base"] = out["base"].astype("Int64")
-    return out[RESULT_COLUMNS].reset_index(drop=True)
+    columns = list(RESULT_COLUMNS)
+    if weight:
+        pairs = zip(estimates, out["base"], strict=True)
+        out["effective_n"] = [np.nan if e is None or pd.isna(b) else e.effective_n for e, b in pairs]
+        columns.insert(columns.index("base") + 1, "effective_n")
+    return out[columns].reset_index(drop=True)
 
 
 # =============================================================================== summaries

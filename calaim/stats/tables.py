@@ -14,6 +14,11 @@ DataFrames; none print, plot or write files. The conventions are the report's:
   count, is that small is suppressed with its count; a base that small is hidden (NaN) and its
   estimate suppressed. With the default policy (``min_count`` 0) nothing changes.
 
+With a weight column in force (:func:`set_weight`, set by ``chapter.setup(..., weight=...)``,
+to which ``calaim build --weight`` passes it) shares and means are weighted by that column and
+every table gains an ``effective_n`` column (Kish's effective n) beside the unweighted ``base``;
+with none (the default) nothing changes.
+
 Every share and mean, with its CI and these rules, comes from the estimate kernel
 (:mod:`calaim.stats.estimate`; Wilson score intervals for shares, which behave well near 0% and
 100% and on small bases; t intervals for means); the tables here are its released form. The
@@ -51,6 +56,33 @@ def set_policy(min_count: int = 0) -> DisclosurePolicy:
     return previous
 
 
+_weight: str | None = None
+
+
+def weight() -> str | None:
+    """The weight column in force (None: unweighted)."""
+    return _weight
+
+
+def set_weight(column: str | None = None) -> str | None:
+    """Weight every share and mean by ``column`` (None: unweighted); return the previous one."""
+    global _weight
+    previous = _weight
+    _weight = column or None
+    return previous
+
+
+def weights_of(frame: pd.DataFrame, mask=None) -> np.ndarray | None:
+    """The weights in force for the rows of ``frame`` in ``mask`` (None when unweighted). For a
+    share or mean a notebook computes itself: pass them to the kernel with the values."""
+    if _weight is None:
+        return None
+    if _weight not in frame.columns:
+        raise KeyError(f"weight column '{_weight}' is not in the data")
+    w = frame[_weight] if mask is None else frame.loc[mask, _weight]
+    return pd.to_numeric(w, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
 def suppress_count(k):
     """``k`` (a number of respondents; scalar, array or Series), with the counts the policy
     forbids showing replaced by NaN. For counts a notebook computes itself."""
@@ -86,9 +118,17 @@ def mask_of(frame: pd.DataFrame, population: str | None = None, subgroup: str | 
 def count_answers(frame: pd.DataFrame, column: str, mask: pd.Series, codes, exclude=()) -> tuple[int, int]:
     """(k, n): of the respondents in ``mask``, those answering ``codes`` to ``column`` and all who
     answered it (a missing answer or an ``exclude`` code, such as "Not applicable", leaves the base)."""
+    values, _ = answers(frame, column, mask, exclude)
+    return int(np.isin(values, _codes(codes)).sum()), int(values.size)
+
+
+def answers(frame: pd.DataFrame, column: str, mask: pd.Series, exclude=()) -> tuple[np.ndarray, np.ndarray | None]:
+    """The answers to ``column`` of the respondents in ``mask`` who are in its base (answered,
+    not an ``exclude`` code), and their weights (None when unweighted)."""
     values = pd.to_numeric(frame.loc[mask, column], errors="coerce")
-    values = values[values.notna() & ~values.isin(_codes(exclude))]
-    return int(values.isin(_codes(codes)).sum()), int(values.size)
+    keep = values.notna() & ~values.isin(_codes(exclude))
+    w = weights_of(frame, mask)
+    return values[keep].to_numpy(dtype=float), None if w is None else w[keep.to_numpy()]
 
 
 def share(
@@ -101,9 +141,9 @@ def share(
     min_base: int = DEFAULT_MIN_BASE,
 ) -> dict:
     """Percent of the base whose ``column`` is in ``codes``, with base, count and Wilson CI
-    (:func:`calaim.stats.estimate.share_of`, in its released form)."""
-    k, n = count_answers(frame, column, mask_of(frame, population, subgroup), codes, exclude)
-    return estimate.share_of(k, n, min_base, _policy).released()
+    (:func:`calaim.stats.estimate.share`, in its released form; weighted when a weight is set)."""
+    values, w = answers(frame, column, mask_of(frame, population, subgroup), exclude)
+    return estimate.share(values, _codes(codes), min_base, _policy, w).released()
 
 
 def mean(
@@ -115,10 +155,8 @@ def mean(
     min_base: int = DEFAULT_MIN_BASE,
 ) -> dict:
     """Mean of a numeric column with a t interval (:func:`calaim.stats.estimate.mean`)."""
-    mask = mask_of(frame, population, subgroup)
-    values = pd.to_numeric(frame.loc[mask, column], errors="coerce")
-    values = values[values.notna() & ~values.isin(_codes(exclude))].astype(float)
-    out = estimate.mean(values.to_numpy(), min_base, _policy).released()
+    values, w = answers(frame, column, mask_of(frame, population, subgroup), exclude)
+    out = estimate.mean(values, min_base, _policy, w).released()
     del out["count"]
     return out
 

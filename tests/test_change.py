@@ -1,0 +1,100 @@
+"""Change since 2023 (calaim.stats.change), checked against published and hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from calaim.stats import change
+
+
+def _wilson(x, n, z=1.959963984540054):
+    p = x / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+@pytest.mark.parametrize(
+    ("x1", "n1", "x2", "n2", "lo", "hi"),
+    [
+        (56, 70, 48, 80, 0.0524, 0.3339),  # Newcombe (1998), Stat Med 17:873-890, Table II example (a), method 10
+        (9, 10, 3, 10, 0.1705, 0.8090),  # the same table, example (f)
+    ],
+)
+def test_newcombe_interval_matches_the_paper_and_hand_computation(x1, n1, x2, n2, lo, hi):
+    c = change.share_change(x1, n1, x2, n2)
+    assert c.unit == "points"
+    assert c.ci_low == pytest.approx(100 * lo, abs=0.01) and c.ci_high == pytest.approx(100 * hi, abs=0.01)
+    p1, p2 = x1 / n1, x2 / n2
+    (l1, u1), (l2, u2) = _wilson(x1, n1), _wilson(x2, n2)
+    d = p1 - p2
+    assert c.change == pytest.approx(100 * d)
+    assert c.ci_low == pytest.approx(100 * (d - math.hypot(p1 - l1, u2 - p2)))
+    assert c.ci_high == pytest.approx(100 * (d + math.hypot(u1 - p1, p2 - l2)))
+    assert 0 < c.p_value < 0.05  # both intervals exclude 0
+
+
+def test_no_change_is_not_significant():
+    c = change.share_change(50, 100, 500, 1000)
+    assert c.change == 0 and c.p_value == pytest.approx(1.0) and c.ci_low < 0 < c.ci_high
+
+
+def test_welch_by_hand():
+    c = change.mean_change(6.2, 2.0, 150, 5.9, 2.2, 1196)
+    v1, v2 = 2.0**2 / 150, 2.2**2 / 1196
+    df = (v1 + v2) ** 2 / (v1**2 / 149 + v2**2 / 1195)
+    t = stats.t.ppf(0.975, df)
+    assert c.change == pytest.approx(0.3)
+    assert c.ci_low == pytest.approx(0.3 - t * math.sqrt(v1 + v2))
+    ref = stats.ttest_ind_from_stats(6.2, 2.0, 150, 5.9, 2.2, 1196, equal_var=False)
+    assert c.p_value == pytest.approx(ref.pvalue)
+    assert not change.mean_change(6.2, None, 150, 5.9, None, 1196).testable
+
+
+def test_ratio_of_odds_ratios():
+    c = change.ratio_change(2.0, 1.0, 4.0, 2.0, 1.0, 4.0)
+    assert c.change == pytest.approx(1.0) and c.p_value == pytest.approx(1.0)
+    se = math.hypot(math.log(4) / (2 * change.Z), math.log(4) / (2 * change.Z))
+    assert c.ci_high == pytest.approx(math.exp(change.Z * se))
+
+
+def test_holm_within_section_and_verdicts():
+    ev = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "section": ["s1", "s1", "s2", "s2", "s2"],
+            "statistic": ["share", "share", "share", "mean", "share"],
+            "published": [60.0, 50.0, 30.0, 5.9, 40.0],
+            "published_n": [1000, 1000, 1000, 1196, np.nan],
+            "reproduced": [70.0, 51.0, 20.0, 6.5, 45.0],
+            "base": [1000, 1000, 1000, 1500, 1500],
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "status": "computed",
+            "suppressed": False,
+        }
+    )
+    t = change.change_table(ev).set_index("id")
+    raw_b = change.share_change(510, 1000, 500, 1000).p_value
+    raw_a = change.share_change(700, 1000, 600, 1000).p_value
+    assert t.loc["b", "p_holm"] == pytest.approx(min(1, max(2 * raw_a, raw_b)))  # Holm, 2 tests in s1
+    assert t.loc["c", "p_holm"] == pytest.approx(t.loc["c", "p"])  # only test in s2
+    assert t.loc["a", "verdict"] == "changed" and t.loc["a", "direction"] == "up"
+    assert t.loc["c", "direction"] == "down"
+    assert t.loc["b", "verdict"] == "no detectable change"
+    assert t.loc["d", "verdict"] == "not comparable" and t.loc["d", "change"] == pytest.approx(0.6)
+    assert t.loc["e", "reason"] == "no published base"
+
+
+def test_degenerate_shares_do_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = change.share_change(0, 50, 0, 400)
+    assert c.change == 0 and c.p_value == 1.0
