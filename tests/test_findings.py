@@ -454,3 +454,11 @@ def test_every_page_is_a_chapter_and_every_row_names_one():
     assert set(reg["page"]) <= set(findings.PAGES) and (reg["page"] != "").all()
     sections = reg[reg["section"] != "key_findings"]  # a section's rows are shown on its own chapter
     assert (sections["page"].str.split("_").str[0] == sections["section"].str.split("_").str[0]).all()
+
+
+def test_descriptions_spell_acronyms_in_capitals():
+    """Issue 15: 'Fqhc' (a title-cased acronym) showed 41 times in the book."""
+    reg = findings.load_registry()
+    for word in ("Fqhc", "Mcp", "Ecm", "Sso", "Dhcs"):
+        bad = reg.loc[reg["description"].str.contains(rf"\b{word}\b", regex=True), "id"].tolist()
+        assert not bad, f"{word} in {bad[:3]}"
