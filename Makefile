@@ -5,8 +5,11 @@
 #   make book CROSSWALK=map.csv   rename a vendor file's columns first (draft one: calaim crosswalk FILE --out map.csv)
 #   make book PUBLIC=1            a public release: counts below 11 suppressed too
 #   make book WEIGHT=column       weight shares and means by a survey-weight column of the data
+#   make book DATA=new.sav COMPARE_DATA=old.sav   test change against the previous wave's microdata
 #   make test                     unit tests, then nbval on the committed chapter notebooks
 #   make check-html               open every page of the built book in headless Chromium (OUT=dir: that book)
+#   make serve                    serve the built book on http://127.0.0.1:8000/ (PORT=n; OUT=dir: that book)
+#   make pdf                      the whole book as one PDF: _build/pdf/calaim-book.pdf (builds the book if missing)
 #
 # Both install what they need into .venv first (from requirements-lock.txt).
 
@@ -27,6 +30,8 @@ MIN_BASE    ?=
 PUBLIC      ?=
 CROSSWALK   ?=
 WEIGHT      ?=
+COMPARE_DATA ?=
+PORT        ?= 8000
 NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
 
 BUILD_ARGS :=
@@ -51,6 +56,9 @@ endif
 ifneq ($(strip $(WEIGHT)),)
 BUILD_ARGS += --weight $(WEIGHT)
 endif
+ifneq ($(strip $(COMPARE_DATA)),)
+BUILD_ARGS += --compare-data $(COMPARE_DATA)
+endif
 ifneq ($(filter-out 0 no false,$(strip $(PUBLIC))),)
 BUILD_ARGS += --public
 endif
@@ -60,12 +68,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv install book check-html test bench refresh clean lock
+.PHONY: help venv install book check-html serve pdf test bench refresh clean lock
 
 help:  ## list the targets
 	@echo "calaim-book targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "variables: DATA=path (book data), CROSSWALK=map.csv, WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), WEIGHT=column, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
+	@echo "variables: DATA=path (book data), CROSSWALK=map.csv, WAVE=label, MIN_BASE=n, PUBLIC=1 (counts < 11 suppressed), WEIGHT=column, COMPARE_DATA=old file, OUT=dir (default _build, or _build/<file> with DATA), JOBS=n"
 
 venv: $(STAMP)  ## create .venv and install the pinned environment (instant when up to date)
 
@@ -93,6 +101,19 @@ check-html: $(STAMP)  ## check the built book in headless Chromium: images, link
 	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends chromium chromium-driver; \
 	fi
 	$(PY) -m calaim.book.check_html $(CHECK_OUT)/html --screenshots $(CHECK_OUT)/screenshots
+
+# Search excerpts need http:// (a file:// page may not fetch the pages it quotes), hence a local server.
+serve:  ## serve the built book on http://127.0.0.1:$(PORT)/ (PORT=n, OUT=dir); Ctrl-C stops it
+	@test -f $(CHECK_OUT)/html/index.html || { echo "error: no book in $(CHECK_OUT)/html: run make book first" >&2; exit 1; }
+	@echo "serving $(CHECK_OUT)/html on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(PYTHON_BOOT) -m http.server $(PORT) --bind 127.0.0.1 --directory $(CHECK_OUT)/html
+
+# The PDF is printed from the built HTML (build it first when it is missing) by headless Chromium.
+pdf: $(STAMP)  ## the whole book as one PDF: $(OUT or _build)/pdf/calaim-book.pdf, linked from the front page
+	@test -f $(CHECK_OUT)/html/index.html || $(MAKE) book
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { echo "error: make pdf needs chromium and chromedriver (make check-html installs them)" >&2; exit 1; }
+	$(PY) -m calaim.cli pdf $(CHECK_OUT)
 
 test: $(STAMP)  ## lint (ruff), the unit tests, then nbval on the committed notebooks
 	$(PY) -m ruff check .

@@ -1,11 +1,13 @@
 """The ``calaim`` command line: build the book, check a data file, write synthetic data.
 
-calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN] [--out DIR]
+calaim build [--data PATH] [--crosswalk MAP] [--wave LABEL] [--min-base N] [--public] [--weight COLUMN]
+             [--compare-data OLD_FILE] [--out DIR]
              [--no-cache]
 calaim validate PATH [--crosswalk MAP] [--user-missing answer|missing] [--weight COLUMN]
 calaim crosswalk PATH [--out MAP.csv]
 calaim rake PATH --targets TARGETS.yml --out WEIGHTED_PATH
 calaim synth [--n N] [--seed S] [--out PATH]
+calaim pdf [OUT] [--pdf PATH] [--no-copy] [--min-pages N]
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
         help="weight every share and mean by this survey-weight column of the data (need not be in the codebook)",
     )
     b.add_argument(
+        "--compare-data",
+        default=None,
+        metavar="OLD_FILE",
+        help="the previous wave's microdata (codebook column names): test every change on both samples "
+        "instead of against the published 2023 numbers",
+    )
+    b.add_argument(
         "--out",
         default=None,
         metavar="DIR",
@@ -122,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Re-execute chapters/*.ipynb in place (default data, volatile metadata stripped) so nbval passes.",
     )
     r.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="only these notebooks (default: all)")
+    sub.add_parser(
+        "pdf",
+        help="print the built book (OUT/html) to one PDF, OUT/pdf/calaim-book.pdf",
+        description="Print the built book to one PDF (headless Chromium, merged with pypdf).",
+        add_help=False,
+    )
     return parser
 
 
@@ -186,6 +201,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             use_cache=not args.no_cache,
             crosswalk=args.crosswalk,
             weight=args.weight,
+            compare_data=args.compare_data,
             **kwargs,
         )
     except build.BuildInterrupted as exc:
@@ -316,6 +332,11 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["pdf"]:  # its own options: calaim.book.pdf parses them
+        from calaim.book import pdf
+
+        return pdf.main(argv[1:])
     args = _parser().parse_args(argv)
     return COMMANDS[args.command](args)
 

@@ -112,6 +112,15 @@ def cb() -> codebook.Codebook:
     return codebook.load()
 
 
+@pytest.fixture(scope="session")
+def base(cb) -> pd.DataFrame:
+    """The synthetic default as :func:`calaim.data.io.load` reads it (shared: copy before changing it)."""
+    from calaim.book import chapter
+    from calaim.data import io
+
+    return io.load(chapter.DEFAULT_DATA, cb)
+
+
 @pytest.fixture
 def valid_frame(cb) -> pd.DataFrame:
     """A fresh valid frame of 20 completed interviews (safe to modify in a test)."""

@@ -228,3 +228,33 @@ def test_validate_passes_a_good_file_and_lists_problems_of_a_bad_one(tmp_path, v
     err = capsys.readouterr().err
     assert "org_type" in err and "role" in err
     assert "bad.csv: 2 error(s)" in err
+
+
+def test_compare_data_is_staged_apart_and_passed_to_every_notebook(tmp_path, monkeypatch):
+    """``--compare-data OLD``: the old file is validated, copied to ``_data/previous/`` (so a file
+    of the same name cannot overwrite the data) and injected as ``compare_data``."""
+    src = _mini_source(tmp_path)
+    data, old = tmp_path / "wave.csv", tmp_path / "old" / "wave.csv"
+    old.parent.mkdir()
+    data.write_text("resp_id,x\n1,2\n2,3\n", encoding="utf-8")
+    old.write_text("resp_id,x\n1,5\n", encoding="utf-8")
+    prepared = []
+    monkeypatch.setattr(build, "prepare_data", lambda path, *a, **k: prepared.append(Path(path)))
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(stage, params, **kwargs):
+        seen["params"] = dict(params)
+        seen["old"] = (stage / build.STAGE_DATA_DIR / "previous" / "wave.csv").read_text(encoding="utf-8")
+        raise Stop
+
+    monkeypatch.setattr(build, "execute_notebooks", capture)
+    with pytest.raises(Stop):
+        build.build(data=data, out=tmp_path / "out", source=src, compare_data=old, wave="2024")
+    assert seen["params"]["compare_data"] == f"../{build.STAGE_DATA_DIR}/previous/wave.csv"
+    assert seen["old"] == "resp_id,x\n1,5\n"
+    assert [p.parent.name for p in prepared] == [build.STAGE_DATA_DIR, "previous"]
+    with pytest.raises(build.BuildError, match="compare-data"):
+        build.build(data=data, out=tmp_path / "out", source=src, compare_data=tmp_path / "nope.csv")

@@ -98,3 +98,78 @@ def test_degenerate_shares_do_not_warn():
         warnings.simplefilter("error")
         c = change.share_change(0, 50, 0, 400)
     assert c.change == 0 and c.p_value == 1.0
+
+
+# ------------------------------------------------------------------ previous wave's microdata
+def _row(stat, value, base, lo=np.nan, hi=np.nan, rid="x", **extra):
+    return {"id": rid, "section": "s1", "statistic": stat, "reproduced": value, "base": base,
+            "ci_low": lo, "ci_high": hi, "status": "computed", "suppressed": False} | extra
+
+
+def test_micro_share_change_uses_both_samples_counts():
+    # 56 of 70 this wave against 48 of 80 in the previous file: Newcombe (1998) Table II (a)
+    c = change.micro_change(_row("share", 100 * 56 / 70, 70), _row("share", 100 * 48 / 80, 80))
+    assert c.ci_low == pytest.approx(5.24, abs=0.01) and c.ci_high == pytest.approx(33.39, abs=0.01)
+    assert c.change == pytest.approx(100 * (56 / 70 - 48 / 80))
+
+
+def test_micro_mean_change_is_welch_on_the_raw_samples():
+    """The SE recovered from each wave's t interval gives exactly Welch's test on the raw data."""
+    from calaim.stats import estimate
+
+    rng = np.random.default_rng(7)
+    new, old = rng.normal(6.4, 1.8, 140), rng.normal(5.9, 2.6, 95)
+    e_new, e_old = estimate.mean(new, min_base=1), estimate.mean(old, min_base=1)
+    c = change.micro_change(
+        _row("mean", e_new.value, e_new.base, e_new.ci_low, e_new.ci_high),
+        _row("mean", e_old.value, e_old.base, e_old.ci_low, e_old.ci_high),
+    )
+    ref = stats.ttest_ind(new, old, equal_var=False)
+    assert c.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    lo, hi = ref.confidence_interval(0.95)
+    assert (c.ci_low, c.ci_high) == (pytest.approx(lo, rel=1e-9), pytest.approx(hi, rel=1e-9))
+
+
+def test_micro_change_untested_when_either_side_is_missing_or_suppressed():
+    ok = _row("share", 50.0, 100)
+    assert change.micro_change(ok, {"statistic": "", "status": "not in data"}).reason == "not in data"
+    assert change.micro_change(ok, _row("share", 50.0, 5, suppressed=True)).reason == "no estimate"
+    assert math.isnan(change.micro_change(_row("share", 50.0, 5, suppressed=True), ok).p_value)
+
+
+def test_change_table_against_previous_microdata_replaces_the_published_values():
+    ev = pd.DataFrame([_row("share", 70.0, 1000, rid="a"), _row("share", 51.0, 1000, rid="b")]).assign(
+        published=[10.0, 10.0], published_n=[5, 5]
+    )
+    prev = pd.DataFrame([_row("share", 60.0, 1000, rid="a"), _row("share", 50.0, 1000, rid="b")])
+    t = change.change_table(ev, previous=prev).set_index("id")
+    assert t["published_2023"].tolist() == [60.0, 50.0]  # the previous wave, not the published 10
+    assert t.loc["a", "p"] == pytest.approx(change.share_change(700, 1000, 600, 1000).p_value)
+    assert t.loc["a", "verdict"] == "changed" and t.loc["b", "verdict"] == "no detectable change"
+
+
+def test_chapter_compares_with_previous_wave_microdata(tmp_path):
+    """``setup(compare_data=OLD)``: the scorecard's comparison column is the registry evaluated on
+    the old file, and a file compared with itself shows no change anywhere."""
+    from calaim.book import chapter
+    from calaim.stats import findings
+
+    lines = chapter.DEFAULT_DATA.read_text(encoding="utf-8").splitlines(keepends=True)
+    old = tmp_path / "wave_2023_subset.csv"
+    old.write_text("".join(lines[:1] + lines[1::2]), encoding="utf-8")  # every second respondent
+
+    ctx = chapter.setup(str(chapter.DEFAULT_DATA), wave="2024", compare_data=str(old))
+    assert ctx.comparing and ctx.previous is not None
+    assert "wave_2023_subset.csv" in ctx.header().data
+    ch = ctx.changes(["s2"]).set_index("id")
+    ref = findings.evaluate(ctx.previous, min_base=ctx.min_base).set_index("id")
+    shared = ch.index[ch["published_2023"].notna()]
+    assert len(shared) > 10
+    assert np.allclose(ch.loc[shared, "published_2023"], pd.to_numeric(ref.loc[shared, "reproduced"]))
+    card = ctx.scorecard("s2")
+    assert {"previous wave", "previous base", "verdict"} <= set(card.columns)
+    assert "2023 published" not in card.columns
+
+    same = chapter.setup(str(old), compare_data=str(old)).changes(["s2"])
+    tested = same[same["p"].notna()]
+    assert len(tested) > 10 and (tested["change"].abs() < 1e-9).all() and (tested["verdict"] != "changed").all()

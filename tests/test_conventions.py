@@ -12,18 +12,8 @@ import pyreadstat
 import pytest
 
 from calaim.book import chapter
-from calaim.data import codebook, conventions, io
+from calaim.data import conventions, io
 from calaim.data.validate import expected_codes
-
-
-@pytest.fixture(scope="module")
-def cb():
-    return codebook.load()
-
-
-@pytest.fixture(scope="module")
-def base(cb):
-    return io.load(chapter.DEFAULT_DATA, cb)
 
 
 def _kinds(problems):

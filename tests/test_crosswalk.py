@@ -12,20 +12,9 @@ import pandas as pd
 import pytest
 
 from calaim import cli
-from calaim.book import chapter
-from calaim.data import codebook, crosswalk, io
+from calaim.data import crosswalk, io
 from calaim.data.validate import DataError
 from calaim.stats import findings
-
-
-@pytest.fixture(scope="module")
-def cb():
-    return codebook.load()
-
-
-@pytest.fixture(scope="module")
-def base(cb):
-    return io.load(chapter.DEFAULT_DATA, cb)
 
 
 @pytest.fixture(scope="module")

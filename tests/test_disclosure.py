@@ -157,8 +157,34 @@ def test_findings_small_count_rule_by_hand():
     ev = findings.evaluate(hand_frame(), registry=reg, min_base=1, min_count=9).set_index("id")
     assert ev["suppressed"].all()
     assert ev["base"].isna().all()
-    # the reproduced numbers and statuses stay (the scorecard blanks suppressed values)
-    assert ev.loc["n_complete", "reproduced"] == 8 and ev.loc["n_complete", "status"] == "match"
+    # the hidden number and its CI are blank, so no table or CSV built from these rows can show
+    # them, and the status is "suppressed": match / miss computed from it would reveal it
+    assert ev[["reproduced", "ci_low", "ci_high"]].isna().all().all()
+    assert (ev["status"] == "suppressed").all()
+    assert plain.loc["n_complete", "reproduced"] == 8
+
+
+def test_suppressed_status_does_not_depend_on_the_hidden_value():
+    """The side channel: a published 98% for a group of 2 that both answer "familiar" used to show
+    "match" beside a dash; now the same rows with a matching and a missing published value give
+    identical public scorecard rows (apart from the published column)."""
+    # hand_frame: sector_mcp holds 2 respondents (base 2), their satisfaction mean is 7.5
+    near = reg_row("sat_mcp", statistic="mean", item="satisfaction", codes="", subgroup="sector_mcp", published=7.5)
+    far = dict(near, published=1.0)
+    for min_base, min_count in ((30, 0), (1, 11)):
+        cards = [
+            chapter.scorecard_table(
+                findings.evaluate(hand_frame(), registry=pd.DataFrame([r]), min_base=min_base, min_count=min_count)
+            )
+            for r in (near, far)
+        ]
+        for card in cards:
+            assert card.loc[0, "status"] == "suppressed" and card.loc[0, "reproduced"] == "–"
+        assert cards[0].drop(columns="published").equals(cards[1].drop(columns="published"))
+    shown = findings.evaluate(hand_frame(), registry=pd.DataFrame([near, far]), min_base=1, min_count=0)
+    assert shown["status"].tolist() == ["match", "miss"]  # unsuppressed, the comparison is shown
+    fid = findings.fidelity(findings.evaluate(hand_frame(), registry=pd.DataFrame([near, far]), min_base=30))
+    assert (fid["evaluated"], fid["suppressed"]) == (0, 2)
 
 
 def test_findings_follow_the_policy_by_default():

@@ -424,7 +424,8 @@ def test_full_registry_on_a_valid_frame_never_raises(valid_frame):
     fid = findings.fidelity(ev)
     assert fid["rows"] == len(reg)
     assert fid["evaluated"] == fid["matched"] + fid["missed"]
-    assert fid["evaluated"] + fid["not_in_data"] + fid["context"] == fid["rows"]
+    assert fid["evaluated"] + fid["not_in_data"] + fid["context"] + (ev["status"] == "suppressed").sum() == fid["rows"]
+    assert (ev["status"] == "suppressed").sum() == fid["suppressed"]
     assert sum(fid["misses_by_section"].values()) == fid["missed"]
 
 

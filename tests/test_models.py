@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from scipy import stats
 
 from calaim.stats import models
 from calaim.stats.models import MODELS, Z95, fit, fit_formula, with_population
@@ -267,24 +268,94 @@ def test_firth_is_close_to_ml_in_a_large_sample(simulated):
     assert (firth["coef"].abs() <= ml["coef"].abs() + 1e-9).all()
 
 
-def test_robust_standard_errors_match_statsmodels_hc3(simulated):
-    robust = fit(simulated, "participation", estimator="robust").set_index("term")
-    ml = fit(simulated, "participation").set_index("term")
-    direct = smf.logit(
-        MODELS["participation"].formula, data=simulated.assign(role4=simulated["role4"].astype(object))
-    ).fit(disp=False, cov_type="HC3")
-    assert np.allclose(robust["coef"], ml["coef"])  # same point estimates
-    assert robust.loc["pilot", "std_err"] == pytest.approx(direct.bse["pilot"], rel=1e-8)
-    assert robust.loc["pilot", "ci_low"] == pytest.approx(
-        np.exp(direct.params["pilot"] - Z95 * direct.bse["pilot"]), rel=1e-6
-    )
+def _spector():
+    """Greene's Spector and Mazzeo (1980) data as shipped with statsmodels (32 students)."""
+    import statsmodels.api as sm
+
+    data = sm.datasets.spector.load_pandas().data
+    return data.rename(columns={"GRADE": "grade"})
+
+
+SPECTOR_FORMULA = "grade ~ GPA + TUCE + PSI"
+SPECTOR_TERMS = ["intercept", "GPA", "TUCE", "PSI"]
+
+
+def test_spector_ml_matches_greene():
+    """Greene, Econometric Analysis (5th ed., Table 21.1): logit of GRADE on GPA, TUCE, PSI."""
+    table = fit_formula(_spector(), SPECTOR_FORMULA, intercept=True).set_index("term").loc[SPECTOR_TERMS]
+    assert table["coef"].to_numpy() == pytest.approx([-13.021, 2.826, 0.0952, 2.379], abs=5e-4)
+    assert table["std_err"].to_numpy() == pytest.approx([4.931, 1.263, 0.1416, 1.065], abs=5e-4)
+
+
+def test_spector_robust_is_true_hc3_not_hc0():
+    """True HC3 (leverage-corrected, MacKinnon and White 1985; Long and Ervin 2000) and HC0 standard
+    errors on the Spector data: the reference values of this project's issue 13, the definition R's
+    sandwich::vcovHC applies to a binomial GLM (score residuals, GLM hat values). statsmodels'
+    cov_type="HC3" returns the HC0 values here (statsmodels issue 7798)."""
+    data = _spector()
+    robust = fit_formula(data, SPECTOR_FORMULA, intercept=True, estimator="robust").set_index("term")
+    assert robust.loc[SPECTOR_TERMS, "std_err"].to_numpy() == pytest.approx([6.083, 1.552, 0.154, 1.116], abs=5e-4)
+    res = smf.logit(SPECTOR_FORMULA, data=data).fit(disp=False)
+    hc0 = np.sqrt(np.diag(models.hc_covariance(res.model.exog, res.model.endog, res.predict(), "HC0")))
+    assert hc0 == pytest.approx([5.198, 1.268, 0.118, 0.964], abs=5e-4)
+    # the point estimates are ML's; the interval and p-value use the HC3 standard error
+    ml = fit_formula(data, SPECTOR_FORMULA, intercept=True).set_index("term")
+    assert np.allclose(robust["coef"], ml["coef"])
+    b, se = robust.loc["PSI", "coef"], robust.loc["PSI", "std_err"]
+    assert robust.loc["PSI", "ci_low"] == pytest.approx(np.exp(b - Z95 * se), rel=1e-9)
+    assert robust.loc["PSI", "p_value"] == pytest.approx(2 * stats.norm.sf(abs(b / se)), rel=1e-9)
+    assert "(HC3)" in models.ESTIMATORS["robust"]
+
+
+def test_hc3_by_hand_on_a_saturated_two_group_model():
+    """Intercept + one binary x fits each group's share exactly, every leverage is 1/n_g, so
+    HC0 equals the model-based variance 1/(n_g p (1-p)) of each group's log odds and HC3 inflates
+    it by (n_g / (n_g - 1))^2. The slope is the difference of two independent group log odds."""
+    n1, k1, n0, k0 = 10, 7, 12, 3
+    x = np.r_[np.ones(n1), np.zeros(n0)]
+    y = np.r_[np.ones(k1), np.zeros(n1 - k1), np.ones(k0), np.zeros(n0 - k0)]
+    X = np.column_stack([np.ones_like(x), x])
+    p = np.where(x == 1, k1 / n1, k0 / n0)
+    v1 = 1 / (n1 * (k1 / n1) * (1 - k1 / n1))
+    v0 = 1 / (n0 * (k0 / n0) * (1 - k0 / n0))
+    hc0 = models.hc_covariance(X, y, p, "HC0")
+    hc3 = models.hc_covariance(X, y, p, "HC3")
+    assert np.diag(hc0) == pytest.approx([v0, v0 + v1], rel=1e-12)
+    c1, c0 = (n1 / (n1 - 1)) ** 2, (n0 / (n0 - 1)) ** 2
+    assert np.diag(hc3) == pytest.approx([v0 * c0, v0 * c0 + v1 * c1], rel=1e-12)
+    table = fit_formula(pd.DataFrame({"y": y, "x": x}), "y ~ x", estimator="robust")
+    assert table.loc[0, "std_err"] == pytest.approx(np.sqrt(v0 * c0 + v1 * c1), rel=1e-7)
+
+
+def test_hc3_by_hand_with_the_explicit_hat_matrix():
+    """A tiny unsaturated data set: the sandwich built from the full n x n hat matrix
+    W^1/2 X (X'WX)^-1 X' W^1/2, looping over respondents, equals hc_covariance."""
+    x = np.array([0.0, 1, 2, 3, 4, 5, 6, 7])
+    y = np.array([0.0, 0, 1, 0, 1, 0, 1, 1])
+    X = np.column_stack([np.ones_like(x), x])
+    res = smf.logit("y ~ x", data=pd.DataFrame({"y": y, "x": x})).fit(disp=False)
+    p = np.asarray(res.predict())
+    W_half = np.diag(np.sqrt(p * (1 - p)))
+    bread = np.linalg.inv(X.T @ W_half @ W_half @ X)
+    H = W_half @ X @ bread @ X.T @ W_half
+    meat = np.zeros((2, 2))
+    for i in range(len(y)):
+        meat += np.outer(X[i], X[i]) * (y[i] - p[i]) ** 2 / (1 - H[i, i]) ** 2
+    assert models.hc_covariance(X, y, p, "HC3") == pytest.approx(bread @ meat @ bread, rel=1e-10)
+    assert np.trace(H) == pytest.approx(2.0)  # leverages sum to the number of coefficients
+    with pytest.raises(ValueError, match="HC type"):
+        models.hc_covariance(X, y, p, "HC1")
+
+
+def test_unknown_estimator_is_refused(simulated):
     with pytest.raises(ValueError, match="unknown estimator"):
         fit(simulated, "participation", estimator="bayes")
 
 
-def test_compare_estimators_lays_three_fits_side_by_side(simulated):
+def test_compare_estimators_lays_the_fits_side_by_side(simulated):
     table = models.compare_estimators(simulated.head(2000), "pilot")
-    assert list(table.columns.get_level_values(0).unique()) == ["ml", "robust", "firth"]
+    assert list(table.columns.get_level_values(0).unique()) == ["ml", "robust", "firth", "firth_wald"]
+    assert table[("firth", "OR")].equals(table[("firth_wald", "OR")])  # same estimates, other limits
     assert list(table.index) == ["fte_lt50", "nonprofit"]
     assert table[("ml", "OR")].equals(table[("robust", "OR")])
 

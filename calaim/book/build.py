@@ -12,9 +12,9 @@ output and in any error:
    staged ``chapters/``;
 4. **notebooks**: execute every staged ``chapters/*.ipynb`` with papermill, injecting
    ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``,
-   ``weight = "COLUMN"`` for ``--weight COLUMN``), then strip run times and paths from the results
-   and fold their code (:mod:`calaim.book.folding`: ``hide-input`` except on teaching cells,
-   parameter cells removed);
+   ``weight = "COLUMN"`` for ``--weight COLUMN``, ``compare_data`` for ``--compare-data OLD``),
+   then strip run times and paths from the results and fold their code
+   (:mod:`calaim.book.folding`: ``hide-input`` except on teaching cells, parameter cells removed);
 5. **jupyter-book**: ``jupyter-book build`` on the staged tree with ``-W -n --keep-going``
    (any warning fails the build);
 6. **privacy**: search every text file of the new HTML for the respondent ids of the data
@@ -162,20 +162,21 @@ def stage_tree(source: Path, stage: Path) -> None:
             shutil.copy2(src, stage / name)
 
 
-def stage_data(data: Path, stage: Path) -> str:
+def stage_data(data: Path, stage: Path, subfolder: str = "") -> str:
     """Copy the data file into the staging tree; return its path as the notebooks see it.
 
     Notebooks run with their own folder (``chapters/``) as working directory, so the returned
     path is relative (``../_data/<file>``): no absolute path of this machine reaches the pages.
+    ``subfolder`` keeps a second file (the previous wave's) apart from the first.
     """
-    target_dir = stage / STAGE_DATA_DIR
-    target_dir.mkdir(exist_ok=True)
+    target_dir = stage / STAGE_DATA_DIR / subfolder if subfolder else stage / STAGE_DATA_DIR
+    target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / data.name
     if data.is_dir():
         shutil.copytree(data, target)
     else:
         shutil.copy2(data, target)
-    return f"../{STAGE_DATA_DIR}/{data.name}"
+    return f"../{STAGE_DATA_DIR}/{subfolder + '/' if subfolder else ''}{data.name}"
 
 
 def read_registry(path: Path) -> Any:
@@ -661,6 +662,7 @@ def build(
     use_cache: bool = True,
     crosswalk: str | Path | None = None,
     weight: str | None = None,
+    compare_data: str | Path | None = None,
 ) -> BuildResult:
     """Build the book into ``<out>/html``. Raises BuildError; the old ``<out>/html`` then stays.
 
@@ -670,7 +672,9 @@ def build(
     means by it. Executed notebooks are
     cached under ``<out>/.cache`` (:mod:`calaim.book.cache`); ``use_cache=False`` executes them
     all (and refreshes the cache). ``crosswalk`` (a map, :mod:`calaim.data.crosswalk`) is applied
-    to the data before validation.
+    to the data before validation. ``compare_data`` is the previous wave's microdata (in the
+    codebook's column names): it is validated and staged like the data, and every scorecard then
+    tests the change between the two samples.
 
     One build per output folder (:class:`BuildLock`). SIGINT / SIGTERM raise
     :class:`BuildInterrupted` after the workers and kernels are killed and the staging folder
@@ -683,7 +687,7 @@ def build(
         try:
             return _build_steps(
                 data, wave, min_base, out, source, registry, log, jobs, public, use_cache,
-                crosswalk=crosswalk, weight=weight,
+                crosswalk=crosswalk, weight=weight, compare_data=compare_data,
             )
         except BuildInterrupted:
             kill_children()
@@ -705,7 +709,7 @@ STAGE_NAME = ".staging-html"
 
 def _build_steps(
     data, wave, min_base, out: Path, source, registry, log: Log, jobs, public, use_cache=True, crosswalk=None,
-    weight=None,
+    weight=None, compare_data=None,
 ) -> BuildResult:
     """The seven steps of :func:`build`, run under its lock."""
     source = Path(source).resolve()
@@ -721,7 +725,7 @@ def _build_steps(
     data_path = Path(data).expanduser().absolute() if data else default_data_path()
     if data and not data_path.exists():
         raise BuildError("data", f"no such file: {Path(data).name}")
-    nb_data, prepared = "", None
+    nb_data, prepared, nb_compare, prepared_old = "", None, "", None
     if data_path is not None and data_path.exists():
         log(f"        using {data_path.name}" + ("" if data else " (default, synthetic)"))
         check_data_file(data_path)
@@ -729,6 +733,14 @@ def _build_steps(
         stage_banner(stage, data_path)
         xw = Path(crosswalk).expanduser().absolute() if crosswalk else None
         prepared = prepare_data(stage / STAGE_DATA_DIR / data_path.name, xw, weight=weight or None)
+        if compare_data:
+            old = Path(compare_data).expanduser().absolute()
+            if not old.exists():
+                raise BuildError("data", f"no such file (--compare-data): {Path(compare_data).name}")
+            log(f"        comparing with {old.name} (previous wave's microdata)")
+            check_data_file(old)
+            nb_compare = stage_data(old, stage, subfolder="previous")
+            prepared_old = prepare_data(stage / STAGE_DATA_DIR / "previous" / old.name, None, weight=weight or None)
     elif notebooks:
         raise BuildError("data", "no data file given and no default data set in data/synthetic/")
     else:
@@ -744,9 +756,13 @@ def _build_steps(
         params["public"] = True
     if weight:
         params["weight"] = str(weight)
+    if nb_compare:
+        params["compare_data"] = nb_compare
     from calaim.book.cache import CACHE_DIR, NotebookCache, build_key, file_digest
 
     xw_env = {"crosswalk": file_digest(Path(crosswalk))} if crosswalk else {}
+    if nb_compare:
+        xw_env["compare_data"] = file_digest(Path(compare_data).expanduser().absolute())
     cache = NotebookCache(out / CACHE_DIR, build_key(data_path, params, xw_env), read=use_cache)
     try:
         executed = execute_notebooks(stage, params, jobs=jobs, log=log, cache=cache)
@@ -764,7 +780,7 @@ def _build_steps(
     log(f"[5/{steps}] jupyter-book build (warnings are errors)")
     html = run_jupyter_book(stage, log=log)
 
-    ids = respondent_ids(prepared)
+    ids = respondent_ids(prepared) + respondent_ids(prepared_old)
     log(f"[6/{steps}] privacy: searching the pages for {len(ids):,} respondent ids")
     check_privacy(html, ids)
     check_records(html, prepared, stage)

@@ -40,6 +40,9 @@ class Context:
     _evaluated: pd.DataFrame | None = None
     weight: str | None = None  # the survey-weight column every share and mean is weighted by
     weight_summary: object = None  # calaim.stats.weights.WeightSummary over the completed interviews
+    previous: pd.DataFrame | None = None  # the previous wave's microdata (--compare-data), derived
+    previous_path: Path | None = None
+    _evaluated_previous: pd.DataFrame | None = None
 
     # ----------------------------------------------------------------- facts
     @property
@@ -106,7 +109,14 @@ class Context:
                 "Because the data are synthetic, the reproduced numbers show that the code recomputes the report's "
                 "figures correctly from data with the published structure; they are not findings about CalAIM."
             )
-        if self.wave != PUBLISHED_WAVE:
+        if self.previous is not None:
+            n_prev = int(self.previous["pop_complete"].sum())
+            lines.append(
+                f"Compared with the previous wave's microdata, `{self.previous_path.name}` ({n_prev:,} completed "
+                "interviews): both waves are samples, every change is tested on the two samples' estimates, and the "
+                "published 2023 numbers play no part."
+            )
+        elif self.wave != PUBLISHED_WAVE:
             lines.append(f"The published column shows the 2023 report's values for comparison with wave {self.wave}.")
         if self.data_path.suffix.lower() == ".csv":
             from calaim.data.conventions import csv_na_note
@@ -140,16 +150,54 @@ class Context:
         order = {rid: i for i, rid in enumerate(reg["id"])}
         return ev.sort_values("id", key=lambda s: s.map(order)).reset_index(drop=True)
 
+    def evaluated_previous(self, sections: list[str] | None = None) -> pd.DataFrame | None:
+        """The registry rows computed on the previous wave's microdata (None without one)."""
+        from calaim.stats import findings
+
+        if self.previous is None:
+            return None
+        if self._evaluated_previous is None:
+            self._evaluated_previous = findings.evaluate(
+                self.previous, cb=self.cb, min_base=self.min_base, weight=self.weight or ""
+            )
+        ev = self._evaluated_previous
+        return ev if sections is None else ev[ev["section"].isin(sections)].reset_index(drop=True)
+
+    @property
+    def published_label(self) -> str:
+        """What the registry's published values are called on this book's pages: "published" on
+        the 2023 wave, "2023 published" when the book runs on another wave."""
+        return "published" if not self.comparing else "2023 published"
+
+    def relabel(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with columns starting "published" renamed to start with :attr:`published_label`."""
+        if not self.comparing:
+            return frame
+        return frame.rename(columns=lambda c: f"2023 {c}" if str(c).startswith("published") else c)
+
+    @property
+    def comparing(self) -> bool:
+        """True when the book shows change (another wave, or previous microdata), not match / miss."""
+        return self.previous is not None or self.wave != PUBLISHED_WAVE
+
+    def changes(self, sections: list[str] | None = None) -> pd.DataFrame:
+        """:func:`calaim.stats.change.change_table` of these sections (all when None)."""
+        from calaim.stats import change, findings
+
+        ev = self.evaluated(sections)
+        ev = ev[ev["status"] != "context"].reset_index(drop=True)
+        return change.change_table(ev, findings.load_registry(), previous=self.evaluated_previous(sections))
+
     def scorecard(self, section: str | list[str]) -> pd.DataFrame:
         """Published vs reproduced for one section, ready to display (copyable HTML table)."""
         sections = [section] if isinstance(section, str) else list(section)
         ev = self.evaluated(sections)
         ev = ev[ev["status"] != "context"]
-        return scorecard_table(ev, wave=self.wave)
+        return scorecard_table(ev, wave=self.wave, previous=self.evaluated_previous(sections))
 
 
 #: the order of statuses in a published-vs-reproduced table: what needs a look comes first
-STATUS_ORDER = {"miss": 0, "not in data": 1, "match": 2, "context": 3}
+STATUS_ORDER = {"miss": 0, "not in data": 1, "suppressed": 2, "match": 3, "context": 4}
 #: how a published value stated as a bound ("over 90%") is written
 BOUND = {"gt": "> ", "ge": "≥ ", "lt": "< ", "le": "≤ ", "eq": ""}
 #: decimals of each kind of statistic: whole percentages and counts, one decimal for means
@@ -171,16 +219,34 @@ def published_text(v, statistic: str = "share", comparison: str = "eq") -> str:
     return f"{BOUND.get(comparison or 'eq', '')}{text}" if text else ""
 
 
-def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE, registry: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Published vs reproduced, one row per registry row, misses first (then rows not in the
-    data, then matches, each in registry order; on the 2023 wave). Values are text in the formats of
-    :func:`value_text`; a published bound keeps its sign (:func:`published_text`). For a wave
-    other than 2023: the 2023 published value, this wave's, and the tested change with its
-    verdict instead of match / miss."""
+def scorecard_table(
+    ev: pd.DataFrame,
+    wave: str = PUBLISHED_WAVE,
+    registry: pd.DataFrame | None = None,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Published vs reproduced, one row per registry row. On the 2023 wave: status match / miss,
+    misses first (then rows not in the data, then matches, each in registry order). For another
+    wave: the 2023 published value, this wave's, and the tested change with its verdict instead of
+    match / miss, in registry order. With ``previous`` (the registry evaluated on the previous
+    wave's microdata) the comparison columns are that wave's estimates ("previous wave") and the
+    change is tested on both samples. Values are text in the formats of :func:`value_text`; a
+    published bound keeps its sign (:func:`published_text`); a previous wave's estimate is a
+    point value, never a bound."""
     published_label = "published" if wave == PUBLISHED_WAVE else "2023 published"
     stat = ev["statistic"] if "statistic" in ev else pd.Series("", index=ev.index)
     comp = ev["comparison"] if "comparison" in ev else pd.Series("eq", index=ev.index)
     ev = ev.assign(_statistic=stat.fillna("").astype(str), _comparison=comp.fillna("eq").astype(str))
+    if previous is not None:
+        published_label = "previous wave"
+        if wave == PUBLISHED_WAVE:
+            wave = "this"
+        prev = previous.set_index("id")
+        ev = ev.assign(
+            published=ev["id"].map(prev["reproduced"]).to_numpy(),
+            published_n=ev["id"].map(prev["base"]).to_numpy(),
+            _comparison="eq",
+        )
     if wave == PUBLISHED_WAVE:  # a later wave keeps registry order (its rows carry a change verdict)
         ev = ev.iloc[ev["status"].map(lambda x: STATUS_ORDER.get(x, 1)).argsort(kind="stable")]
     out = pd.DataFrame(
@@ -210,15 +276,22 @@ def scorecard_table(ev: pd.DataFrame, wave: str = PUBLISHED_WAVE, registry: pd.D
         out["note"] = ev["inconsistency"].fillna("").to_numpy()
     else:
         out = out.rename(columns={"reproduced": f"wave {wave}", "95% CI": f"wave {wave} 95% CI"})
-        out = pd.concat([out.reset_index(drop=True), change_columns(ev, registry)], axis=1)
+        cols = change_columns(ev, registry, previous)
+        if previous is not None:
+            cols = cols.rename(columns={"2023 base": "previous base"})
+        out = pd.concat([out.reset_index(drop=True), cols], axis=1)
     return out.reset_index(drop=True)
 
 
-def change_columns(ev: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The "change since 2023" columns of a scorecard (:func:`calaim.stats.change.change_table`)."""
+def change_columns(
+    ev: pd.DataFrame, registry: pd.DataFrame | None = None, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The "change since 2023" columns of a scorecard (:func:`calaim.stats.change.change_table`);
+    with ``previous``, the change since the previous wave's microdata."""
     from calaim.stats import change, findings
 
-    ch = change.change_table(ev.reset_index(drop=True), findings.load_registry() if registry is None else registry)
+    reg = findings.load_registry() if registry is None else registry
+    ch = change.change_table(ev.reset_index(drop=True), reg, previous=previous)
     unit = {"points": " pts", "units": "", "ratio": "×"}
 
     def fmt(v, u):
@@ -318,6 +391,7 @@ def setup(
     cb: codebook.Codebook | None = None,
     public: bool = False,
     weight: str | None = None,
+    compare_data: str | None = None,
 ) -> Context:
     """Load, validate and derive the chapter's data; set the plotting theme.
 
@@ -332,6 +406,11 @@ def setup(
     respondent), every share and mean of the kernel is weighted by it
     (:func:`calaim.stats.tables.set_weight`), and the data box reports its range, Kish's
     design effect and the effective n.
+
+    ``compare_data`` (``calaim build --compare-data OLD_FILE`` injects it; empty: none) is the
+    previous wave's microdata, validated and derived the same way (same weight column, if any):
+    scorecards then test the change between the two samples instead of comparing with the
+    published numbers.
     """
     from calaim.stats import weights as survey_weights
 
@@ -341,18 +420,12 @@ def setup(
     tables.set_weight(weight)
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
-    cache = prepared_path(path)
-    if cache.is_file():
-        stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
-        if stored.get("sha256") != content_hash(path):
-            raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
-        if stored.get("weight") != weight:
-            raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
-        df, warnings = stored["frame"], stored["warnings"]
-        empty = list(stored.get("empty", []))
-    else:
-        df, warnings = prepare(path, cb, weight=weight)
-        empty = list(df.attrs.get("empty_columns", []))
+    df, warnings, empty = _load(path, cb, weight)
+    previous = None
+    if compare_data:
+        previous_path = Path(compare_data)
+        previous, prev_warnings, _ = _load(previous_path, cb, weight)
+        warnings = list(warnings) + [f"{previous_path.name}: {w}" for w in prev_warnings]
     summary = None
     if weight:
         summary = survey_weights.summarize(df.loc[df["pop_complete"].astype(bool), weight].to_numpy(float), weight)
@@ -372,4 +445,21 @@ def setup(
         empty=empty,
         weight=weight,
         weight_summary=summary,
+        previous=previous,
+        previous_path=Path(compare_data) if compare_data else None,
     )
+
+
+def _load(path: Path, cb: codebook.Codebook, weight: str | None) -> tuple[pd.DataFrame, list, list]:
+    """The validated, derived frame of ``path`` (from the build's prepared copy when there is
+    one), its warnings and its empty columns."""
+    cache = prepared_path(path)
+    if cache.is_file():
+        stored = pd.read_pickle(cache)  # written by calaim.book.build for this very file
+        if stored.get("sha256") != content_hash(path):
+            raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
+        if stored.get("weight") != weight:
+            raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
+        return stored["frame"], stored["warnings"], list(stored.get("empty", []))
+    df, warnings = prepare(path, cb, weight=weight)
+    return df, warnings, list(df.attrs.get("empty_columns", []))

@@ -218,8 +218,9 @@ MIN_FOLDED_SHARE = 0.6  # calaim.book.folding.MIN_FOLDED_SHARE
 NOT_READER_PAGES = {"search.html", "genindex.html", "py-modindex.html"}
 RAW_VALUES = {
     "NaN": re.compile(r"(?<![\w])(?:NaN|nan|<NA>)(?![\w])"),
-    "-0": re.compile(r"(?<![\w.])[-\u2212]0(?:\.0+)?%?(?![\w.])"),
-    "scientific notation": re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE]-\d+(?![\w.])"),
+    # a full stop after the value ends a sentence; only a digit after it continues the number
+    "-0": re.compile(r"(?<![\w.])[-\u2212]0(?:\.0+)?%?(?!\w|\.\d)"),
+    "scientific notation": re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][-+]?\d+(?!\w|\.\d)"),
 }
 _PATHLIKE = re.compile(r"(^\.{0,2}/|/|\\)|\.(png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
 
@@ -263,6 +264,21 @@ def reader_check(root: Path, pages: Iterable[Path] | None = None) -> list[Proble
         cut = [t for t in cut if t.endswith(("...", "…"))]
         if cut:
             problems.append(Problem(name, "truncated label", f"{len(cut)} table cell(s), e.g. {cut[0][-60:]!r}"))
+        cells = soup.select("div.cell")
+        with_code = [c for c in cells if c.select_one(".cell_input")]
+        if with_code:
+            shown = [c for c in with_code if c.select_one(".cell_input").find_parent("details") is None]
+            folded = 1 - len(shown) / len(with_code)
+            if folded < MIN_FOLDED_SHARE:
+                problems.append(
+                    Problem(
+                        name,
+                        "code not folded",
+                        f"{len(shown)} of {len(with_code)} code cells show their code ({folded:.0%} folded, "
+                        f"at least {MIN_FOLDED_SHARE:.0%} wanted)",
+                    )
+                )
+        # the code is not reader text: drop it before looking for raw values
         for junk in art.select(".cell_input, script, style, .highlight"):
             junk.decompose()
         text = art.get_text(" ")
@@ -288,20 +304,6 @@ def reader_check(root: Path, pages: Iterable[Path] | None = None) -> list[Proble
                 if dpi is None or dpi < MIN_DPI - 0.5:
                     shown = "no resolution recorded" if dpi is None else f"{dpi:.0f} dpi"
                     problems.append(Problem(name, "low resolution figure", f"{src}: {shown} (at least {MIN_DPI})"))
-        cells = soup.select("div.cell")
-        with_code = [c for c in cells if c.select_one(".cell_input")]
-        if with_code:
-            shown = [c for c in with_code if c.select_one(".cell_input").find_parent("details") is None]
-            folded = 1 - len(shown) / len(with_code)
-            if folded < MIN_FOLDED_SHARE:
-                problems.append(
-                    Problem(
-                        name,
-                        "code not folded",
-                        f"{len(shown)} of {len(with_code)} code cells show their code ({folded:.0%} folded, "
-                        f"at least {MIN_FOLDED_SHARE:.0%} wanted)",
-                    )
-                )
     for alt, where in alts.items():
         if len({src for _, src in where}) > 1:
             pages_ = sorted({p for p, _ in where})

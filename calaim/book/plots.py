@@ -272,7 +272,12 @@ def heatmap(wide: pd.DataFrame, ax=None, title: str | None = None, fmt: str = ".
 
 
 def forest(
-    table: pd.DataFrame, label: str = "term", ax=None, title: str | None = None, published: pd.DataFrame | None = None
+    table: pd.DataFrame,
+    label: str = "term",
+    ax=None,
+    title: str | None = None,
+    published: pd.DataFrame | None = None,
+    published_label: str = "published",
 ):
     """Odds ratios with 95% CIs on a log scale; the line at 1 means 'no association'.
     ``published`` (optional, columns term/odds_ratio/ci_low/ci_high) is drawn beside each row."""
@@ -300,7 +305,7 @@ def forest(
             color=OKABE_ITO[1],
             ecolor=OKABE_ITO[1],
             capsize=3,
-            label="published",
+            label=published_label,
         )
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.axvline(1, color="#424242", linewidth=0.8, linestyle="--")

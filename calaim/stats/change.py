@@ -15,6 +15,12 @@ replaced by a tested change:
   standard errors worked out from the 95% intervals;
 * counts, ranks and everything else: the difference is shown, not tested.
 
+With the previous wave's microdata (``calaim build --compare-data OLD_FILE``) both sides are
+samples: :func:`micro_change` compares this wave's evaluated row with the same row evaluated
+on the old file, so every share and mean is testable (the counts and standard errors come
+from the two estimates; a mean's standard error is recovered from its t interval) and the
+published numbers play no part.
+
 p-values are Holm-adjusted within each chapter section; the verdict is "changed" (adjusted
 p < 0.05), "no detectable change" or "not comparable". Pure functions; nothing is read here.
 """
@@ -86,6 +92,13 @@ def mean_change(m_new, sd_new, n_new, m_old, sd_old, n_old) -> Change:
     return Change(diff, diff - t * se, diff + t * se, float(p), "units", "Welch")
 
 
+def _mean_se(lo: float, hi: float, n: float) -> float:
+    """The standard error behind a 95% t interval on ``n`` respondents (the kernel's mean CI)."""
+    if n is None or math.isnan(n) or n < 2 or math.isnan(lo) or math.isnan(hi):
+        return math.nan
+    return (hi - lo) / (2 * stats.t.ppf(0.975, n - 1))
+
+
 def _log_se(lo, hi) -> float:
     return (math.log(hi) - math.log(lo)) / (2 * Z)
 
@@ -137,19 +150,74 @@ def row_change(row: dict, published_ci: tuple[float, float] = (math.nan, math.na
     return _untested(new - old, unit, "not a tested statistic")
 
 
-def change_table(ev: pd.DataFrame, registry: pd.DataFrame | None = None) -> pd.DataFrame:
+def _sample_size(row: dict) -> float:
+    """The n behind an estimate: Kish's effective n when weighted, else the base."""
+    n = _num(row.get("effective_n"))
+    return n if not math.isnan(n) else _num(row.get("base"))
+
+
+def micro_change(new: dict, old: dict) -> Change:
+    """The change of one registry row between two samples: ``new`` and ``old`` are the row as
+    :func:`calaim.stats.findings.evaluate` computed it on this wave's and on the previous wave's
+    microdata. Shares: counts are the shares of the two (effective) bases, Newcombe's interval
+    and a score test; means: Welch on the two standard errors; odds ratios: ratio of the two."""
+    stat = new["statistic"]
+    unit = UNITS.get(stat, "difference")
+    absent = [r for r in (new, old) if r.get("status") == "not in data"]
+    if absent:
+        return _untested(math.nan, unit, "not in data")
+    if new.get("suppressed") or old.get("suppressed"):
+        return _untested(math.nan, unit, "no estimate")
+    v_new, v_old = _num(new.get("reproduced")), _num(old.get("reproduced"))
+    if math.isnan(v_new) or math.isnan(v_old):
+        return _untested(math.nan, unit, "no estimate")
+    n_new, n_old = _sample_size(new), _sample_size(old)
+    if stat == "share":
+        if math.isnan(n_new) or math.isnan(n_old):
+            return _untested(v_new - v_old, unit, "no base")
+        return share_change(
+            round(v_new / 100 * n_new), int(round(n_new)), round(v_old / 100 * n_old), int(round(n_old))
+        )
+    if stat == "mean":
+        se_new = _mean_se(_num(new.get("ci_low")), _num(new.get("ci_high")), n_new)
+        se_old = _mean_se(_num(old.get("ci_low")), _num(old.get("ci_high")), n_old)
+        if math.isnan(se_new) or math.isnan(se_old):
+            return _untested(v_new - v_old, unit, "no interval")
+        return mean_change(v_new, se_new * math.sqrt(n_new), n_new, v_old, se_old * math.sqrt(n_old), n_old)
+    if stat == "odds_ratio":
+        return ratio_change(
+            v_new, _num(new.get("ci_low")), _num(new.get("ci_high")),
+            v_old, _num(old.get("ci_low")), _num(old.get("ci_high")),
+        )
+    return _untested(v_new - v_old, unit, "not a tested statistic")
+
+
+def change_table(
+    ev: pd.DataFrame, registry: pd.DataFrame | None = None, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per evaluated registry row: 2023 published, this wave, change, CI, p, Holm p
-    (within ``section``), verdict and direction ("up" / "down" / "")."""
+    (within ``section``), verdict and direction ("up" / "down" / "").
+
+    ``previous``: the same registry evaluated on the previous wave's microdata. The comparison
+    is then with it (:func:`micro_change`), and ``published_2023`` holds the previous wave's
+    estimates."""
     ci = {}
     if registry is not None and {"published_lo", "published_hi"} <= set(registry.columns):
         for rid, lo, hi in zip(registry["id"], registry["published_lo"], registry["published_hi"], strict=True):
             ci[rid] = (_num(lo), _num(hi))
-    changes = [row_change(r, ci.get(r["id"], (math.nan, math.nan))) for r in ev.to_dict("records")]
+    if previous is not None:
+        old = {r["id"]: r for r in previous.to_dict("records")}
+        missing = {"statistic": "", "status": "not in data"}
+        changes = [micro_change(r, old.get(r["id"], missing)) for r in ev.to_dict("records")]
+        reference = pd.to_numeric(ev["id"].map(previous.set_index("id")["reproduced"]), errors="coerce")
+    else:
+        changes = [row_change(r, ci.get(r["id"], (math.nan, math.nan))) for r in ev.to_dict("records")]
+        reference = pd.to_numeric(ev["published"], errors="coerce")
     out = pd.DataFrame(
         {
             "id": ev["id"].to_numpy(),
             "section": ev["section"].to_numpy(),
-            "published_2023": pd.to_numeric(ev["published"], errors="coerce").to_numpy(),
+            "published_2023": reference.to_numpy(),
             "this_wave": pd.to_numeric(ev["reproduced"], errors="coerce").to_numpy(),
             "change": [c.change for c in changes],
             "unit": [c.unit for c in changes],

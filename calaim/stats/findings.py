@@ -88,7 +88,7 @@ PAGES = (
 STATISTICS = ("share", "mean", "count", "rank", "n_selected", "odds_ratio", "context")
 COMPARISONS = ("eq", "gt", "ge", "lt", "le")
 AGGREGATES = ("min", "max")
-STATUSES = ("match", "miss", "not in data", "context")
+STATUSES = ("match", "miss", "suppressed", "not in data", "context")
 
 #: Default tolerances.
 SHARE_TOL_LARGE, SHARE_TOL_SMALL, LARGE_BASE = 3.0, 6.0, 100
@@ -569,9 +569,11 @@ def evaluate(
     ``df`` is respondent-level data, derived or not (it is passed through
     :func:`calaim.data.recode.derive` unless it already has ``pop_complete``). Returns one row per
     registry row with ``reproduced``, ``base``, a 95% CI (Wilson for shares, t for means, the
-    model's for odds ratios), the ``tolerance`` used, ``status`` (match / miss / not in data /
-    context), ``suppressed`` (base below ``min_base``) and a ``note`` saying what was missing or
-    which item an aggregate picked. Nothing raises for absent columns or models.
+    model's for odds ratios), the ``tolerance`` used, ``status`` (match / miss / suppressed / not in
+    data / context; "suppressed" whenever the estimate is, since match / miss would reveal the
+    hidden value), ``suppressed`` (base below ``min_base``, or the small-count rule; the estimate
+    and its CI are then blank, so no page or CSV downstream can show them) and a ``note`` saying
+    what was missing or which item an aggregate picked. Nothing raises for absent columns or models.
 
     ``min_count`` (default: that of :func:`calaim.stats.tables.policy`; 11 in a public release) adds
     the small-count rule: a share or count whose count, or base minus count, is 1 to
@@ -684,16 +686,18 @@ def evaluate(
         directional = row.comparison != "eq"
         ok = _compare(row.comparison, row.reproduced, row.published, t, (row.ci_low, row.ci_high), use_ci)
         tol.append(np.nan if (directional or use_ci) else t)
-        status.append("match" if ok else "miss")
         if estimates[i] is not None:  # shares, means and counts: the kernel's rules
             small = estimates[i].suppressed
         else:  # ranks and odds ratios need min_base; any estimate on a tiny base is suppressed
             small = row.statistic in {"rank", "odds_ratio"} and (pd.isna(row.base) or row.base < min_base)
             small = small or tiny(row.base)
+        # a suppressed estimate is never compared in the open: match / miss would tell the hidden value
+        status.append("suppressed" if small else ("match" if ok else "miss"))
         suppressed.append(bool(small))
     out["tolerance"] = tol
     out["status"] = status
     out["suppressed"] = suppressed
+    out.loc[out["suppressed"], ["reproduced", "ci_low", "ci_high"]] = np.nan
     if min_count:
         out.loc[[tiny(b) for b in out["base"]], "base"] = np.nan
     out["base"] = out["base"].astype("Int64")
@@ -707,7 +711,8 @@ def evaluate(
 
 # =============================================================================== summaries
 def fidelity(result: pd.DataFrame) -> dict:
-    """How many evaluated rows match: counts overall and misses by section."""
+    """How many evaluated rows match: counts overall and misses by section. Rows whose estimate
+    is suppressed are not evaluated (status "suppressed"): they count in ``suppressed`` only."""
     st = result["status"]
     evaluated = st.isin(["match", "miss"])
     matched = int((st == "match").sum())
@@ -723,6 +728,7 @@ def fidelity(result: pd.DataFrame) -> dict:
             "matched": m,
             "missed": e - m,
             "not_in_data": int((sub == "not in data").sum()),
+            "suppressed": int((sub == "suppressed").sum()),
         }
     return {
         "rows": int(len(result)),

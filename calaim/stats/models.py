@@ -14,10 +14,11 @@ The paper models, among social service organisation (SSO) respondents familiar w
 formula API and returns one row per term. :func:`fit_formula` is the general helper behind it.
 
 Beyond the maximum-likelihood (ML) fit the paper reports, :func:`fit_details` gives the same
-model with heteroskedasticity-consistent ("robust", HC) standard errors or with Firth's
-penalized likelihood (bias-reduced, finite under separation), fit statistics (n, events,
+model with heteroskedasticity-consistent ("robust", true HC3: :func:`hc_covariance`) standard
+errors or with Firth's penalized likelihood (bias-reduced, finite under separation; profile
+penalized-likelihood limits and tests from :mod:`calaim.stats.firth`), fit statistics (n, events,
 McFadden's pseudo-R2, AUC) and average marginal effects in percentage points;
-:func:`compare_estimators` lays the three side by side; :func:`calaim.stats.mediation.mediation` formalises the
+:func:`compare_estimators` lays the estimators side by side; :func:`calaim.stats.mediation.mediation` formalises the
 paper's suggested path size / nonprofit status -> pilot participation -> CalAIM participation
 (in :mod:`calaim.stats.mediation`, with batched bootstrap refits).
 
@@ -47,6 +48,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from calaim.data import recode
+from calaim.stats.firth import FirthResult, firth_logit, profile_interval, profile_test
 
 Z95 = float(stats.norm.ppf(0.975))  # 1.959964...: the normal quantile behind the 95% Wald CI
 MAX_ABS_COEF = 15.0  # |log odds| beyond this signals separation, not an estimate
@@ -87,13 +89,15 @@ COLUMNS = [
 ]
 
 #: Estimators :func:`fit_formula` knows: maximum likelihood (the paper's), ML with
-#: heteroskedasticity-consistent standard errors, and Firth's penalized likelihood.
+#: heteroskedasticity-consistent standard errors, and Firth's penalized likelihood with
+#: logistf's default inference (profile limits, penalized likelihood-ratio tests) or with Wald's.
 ESTIMATORS = {
     "ml": "maximum likelihood",
     "robust": "maximum likelihood, robust (HC3) standard errors",
-    "firth": "Firth penalized likelihood",
+    "firth": "Firth penalized likelihood, profile-likelihood CI and penalized LR test",
+    "firth_wald": "Firth penalized likelihood, Wald CI and test",
 }
-ROBUST_COV = "HC3"
+ROBUST_COV = "HC3"  # what estimator="robust" computes, by :func:`hc_covariance` (not statsmodels)
 
 
 @dataclass(frozen=True)
@@ -287,79 +291,30 @@ def _order(table: pd.DataFrame, terms) -> pd.DataFrame:
     return table.assign(_k=key).sort_values("_k", kind="stable").drop(columns="_k").reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------- Firth
-@dataclass
-class FirthResult:
-    """What :func:`firth_logit` returns: estimates on the log-odds scale and their covariance."""
+# --------------------------------------------------------------------------- robust covariance
+def hc_covariance(X, y, p, kind: str = "HC3") -> np.ndarray:
+    """Heteroskedasticity-consistent ("sandwich") covariance of logistic ML estimates.
 
-    params: np.ndarray
-    cov: np.ndarray
-    loglik: float  # the ordinary log-likelihood at the penalized estimate
-    penalized_loglik: float
-    converged: bool
-    iterations: int
-
-    @property
-    def bse(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.cov))
-
-
-def _logit_loglik(y: np.ndarray, eta: np.ndarray) -> float:
-    return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
-
-
-def firth_logit(y, X, *, maxiter: int = 100, tol: float = 1e-8, max_step: float = 5.0) -> FirthResult:
-    """Firth's bias-reduced logistic regression (Firth 1993; Heinze and Schemper 2002).
-
-    Maximises the penalized log-likelihood ``l(b) + 0.5 log det I(b)`` (the Jeffreys prior) by
-    Newton steps on the modified score ``X'(y - p + h (1/2 - p))``, where ``h`` is the diagonal of
-    the weighted hat matrix, with step halving and steps capped at ``max_step`` as in R's
-    logistf. Estimates stay finite under separation, and with sparse cells they are less biased
-    away from zero than ML. statsmodels has no Firth estimator, hence this short implementation;
-    the tests check it against closed forms (intercept only: log((k + 1/2) / (n - k + 1/2));
-    a 2x2 table: the log odds ratio of the counts plus 1/2).
-
-    The covariance is the inverse Fisher information at the estimate, so the intervals built on
-    it are Wald intervals (logistf defaults to profile penalized-likelihood intervals, which
-    are asymmetric and somewhat wider in very sparse data).
+    ``B M B`` with bread ``B = (X'WX)^-1``, ``W = diag(p (1 - p))``, and meat
+    ``M = X' diag(e^2 / (1 - h)^k) X`` on the score residuals ``e = y - p``: ``k = 0`` for HC0 and
+    ``k = 2`` for HC3, where ``h`` is the leverage of the GLM, the diagonal of the hat matrix
+    ``W^1/2 X (X'WX)^-1 X' W^1/2`` (Long and Ervin 2000, carried over to GLMs as in R's
+    ``sandwich::vcovHC``). Written out here because statsmodels' ``Logit`` and ``GLM`` give the
+    HC0 matrix whatever HC type is asked for (statsmodels issue 7798, checked on 0.15: on Greene's
+    Spector and Mazzeo data both return HC0 for ``cov_type="HC3"``). A leverage of 1 gives an
+    infinite variance, which the caller reports as a problem.
     """
-    y = np.asarray(y, dtype=float)
+    if kind not in ("HC0", "HC3"):
+        raise ValueError(f"unknown HC type {kind!r}; known: HC0, HC3")
     X = np.asarray(X, dtype=float)
-
-    def pieces(b):
-        eta = X @ b
-        p = 1.0 / (1.0 + np.exp(-eta))
-        w = p * (1.0 - p)
-        info = X.T @ (X * w[:, None])
-        sign, logdet = np.linalg.slogdet(info)
-        pen = _logit_loglik(y, eta) + 0.5 * logdet if sign > 0 else -np.inf
-        return eta, p, w, info, pen
-
-    beta = np.zeros(X.shape[1])
-    converged, it = False, 0
-    _, p, w, info, pen = pieces(beta)
-    for iteration in range(1, maxiter + 1):
-        it = iteration
-        cov = np.linalg.inv(info)
-        h = w * np.einsum("ij,jk,ik->i", X, cov, X)
-        score = X.T @ (y - p + h * (0.5 - p))
-        step = cov @ score
-        biggest = np.max(np.abs(step))
-        if biggest > max_step:
-            step *= max_step / biggest
-        t = 1.0
-        while True:
-            candidate = beta + t * step
-            _, p_c, w_c, info_c, pen_c = pieces(candidate)
-            if pen_c >= pen - 1e-10 or t < 1e-8:
-                break
-            t /= 2.0
-        beta, p, w, info, pen = candidate, p_c, w_c, info_c, pen_c
-        if np.max(np.abs(t * step)) < tol and np.max(np.abs(score)) < 1e-6 * max(1.0, len(y)):
-            converged = True
-            break
-    cov = np.linalg.inv(info)
-    return FirthResult(beta, cov, _logit_loglik(y, X @ beta), float(pen), converged, it)
+    e = np.asarray(y, dtype=float) - np.asarray(p, dtype=float)
+    w = np.asarray(p, dtype=float) * (1.0 - np.asarray(p, dtype=float))
+    bread = np.linalg.inv(X.T @ (X * w[:, None]))
+    h = w * np.einsum("ij,jk,ik->i", X, bread, X)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = e**2 if kind == "HC0" else e**2 / (1.0 - h) ** 2
+    meat = X.T @ (X * scale[:, None])
+    return bread @ meat @ bread
 
 
 # --------------------------------------------------------------------------- fit statistics
@@ -477,7 +432,7 @@ def _fit(
     if np.linalg.matrix_rank(mod.exog) < mod.exog.shape[1]:
         return failed("singular design: a predictor is constant or collinear in this base")
 
-    if estimator == "firth":
+    if estimator in ("firth", "firth_wald"):
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             try:
                 fr = firth_logit(mod.endog, mod.exog)
@@ -487,16 +442,27 @@ def _fit(
             return failed("non-convergence")
         params = pd.Series(fr.params, index=names)
         bse = pd.Series(fr.bse, index=names)
-        zval = params / bse
-        pvalues = pd.Series(2 * stats.norm.sf(np.abs(zval)), index=names)
-        ci = pd.DataFrame({0: params - Z95 * bse, 1: params + Z95 * bse})
+        if estimator == "firth_wald":
+            pvalues = pd.Series(2 * stats.norm.sf(np.abs(params / bse)), index=names)
+            ci = pd.DataFrame({0: params - Z95 * bse, 1: params + Z95 * bse})
+        else:
+            wanted = [j for j, nm in enumerate(names) if nm != "Intercept" or intercept]
+            p_list, ci_rows = [np.nan] * len(names), [(np.nan, np.nan)] * len(names)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                try:
+                    for j in wanted:
+                        p_list[j] = profile_test(mod.endog, mod.exog, fr, j).p_value
+                        ci_rows[j] = profile_interval(mod.endog, mod.exog, fr, j)
+                except (ArithmeticError, np.linalg.LinAlgError, ValueError):
+                    return failed("profile likelihood could not be computed")
+            pvalues = pd.Series(p_list, index=names)
+            ci = pd.DataFrame(ci_rows, index=names, columns=[0, 1])
         p_hat = 1 / (1 + np.exp(-(mod.exog @ fr.params)))
         fit_stats = _stats(mod.endog, p_hat, fr.loglik, n_dropped=n_base - n, converged=True)
         result, converged, n_used = fr, True, len(mod.endog)
     else:
         problems: list[str] = []
         res = None
-        fit_kw = {"cov_type": ROBUST_COV} if estimator == "robust" else {}
         # Fit and read every lazily computed result inside one warning trap, so that overflow and
         # convergence warnings become problems here instead of noise in a notebook.
         with (
@@ -505,7 +471,7 @@ def _fit(
         ):
             warnings.simplefilter("always")
             try:
-                res = mod.fit(method="newton", maxiter=MAXITER, disp=False, **fit_kw)
+                res = mod.fit(method="newton", maxiter=MAXITER, disp=False)
             except PerfectSeparationError:
                 problems.append("perfect separation")
             except np.linalg.LinAlgError:
@@ -514,6 +480,14 @@ def _fit(
                 params, bse, pvalues = res.params, res.bse, res.pvalues
                 ci = res.conf_int(alpha=0.05)
                 p_hat = np.asarray(res.predict())
+                if estimator == "robust":
+                    try:
+                        cov = hc_covariance(mod.exog, mod.endog, p_hat, ROBUST_COV)
+                    except np.linalg.LinAlgError:
+                        cov = np.full((len(names), len(names)), np.nan)
+                    bse = pd.Series(np.sqrt(np.diag(cov)), index=names)
+                    pvalues = pd.Series(2 * stats.norm.sf(np.abs(params / bse)), index=names)
+                    ci = pd.DataFrame({0: params - Z95 * bse, 1: params + Z95 * bse})
                 converged = bool(res.mle_retvals.get("converged", True))
                 loglik = float(res.llf)
         if res is None:
@@ -585,14 +559,16 @@ def fit_formula(
     absent), a boolean Series aligned with ``frame``, or None for every row. Rows with a missing
     value in any variable of the formula are dropped (listwise) and counted in ``n_dropped``.
     ``estimator`` is one of :data:`ESTIMATORS`: ``"ml"`` (default), ``"robust"`` (ML with HC3
-    standard errors) or ``"firth"``.
+    standard errors), ``"firth"`` (Firth's penalized likelihood with profile penalized-likelihood
+    limits and penalized likelihood-ratio p-values, logistf's defaults) or ``"firth_wald"`` (the
+    same estimates with Wald limits and p-values from the inverse Fisher information).
 
     Returns one row per coefficient (the intercept only with ``intercept=True``): ``term``
-    (friendly name), ``coef`` and ``std_err`` (log-odds scale), ``odds_ratio`` with its 95% Wald
-    CI ``ci_low``/``ci_high``, ``p_value``, ``n`` (rows used), ``n_dropped``, ``reference`` (the
-    comparison group in words), ``converged``, ``problem`` (missing when the fit is sound) and
-    ``estimator``. ``terms``, if given, is the expected term order (and the rows returned when
-    the model cannot even be set up).
+    (friendly name), ``coef`` and ``std_err`` (log-odds scale), ``odds_ratio`` with its 95% CI
+    ``ci_low``/``ci_high`` (Wald except for ``"firth"``), ``p_value``, ``n`` (rows used),
+    ``n_dropped``, ``reference`` (the comparison group in words), ``converged``, ``problem``
+    (missing when the fit is sound) and ``estimator``. ``terms``, if given, is the expected term
+    order (and the rows returned when the model cannot even be set up).
     """
     return _fit(frame, formula, population, model=model, intercept=intercept, terms=terms, estimator=estimator).table
 
