@@ -89,6 +89,38 @@ def test_figure_data_undoes_wrapping_rounds_and_keeps_labelled_index():
     assert out.iloc[0].tolist() == ["long label", 0.3333, 12]
 
 
+def _round_trip(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """figure_data as write_figure_data writes it, read back with pandas' defaults."""
+    import io
+
+    text = display.figure_data(t, label="synthetic").to_csv(index=False, lineterminator="\n")
+    return pd.read_csv(io.StringIO(text)), text
+
+
+def test_figure_csv_round_trip_keeps_labels_and_missing_values():
+    """Issue 15: the answer "None" (Figures 20-21) came back as a missing value, some files carried
+    an `index` column, and Figure 2's file read "whole- person"."""
+    t = pd.DataFrame(
+        {
+            "answer": pd.Categorical(["A lot", "None", "Unsure"]),
+            "item": ["Meeting needs through whole-\nperson care", None, "b"],
+            "value": [40.0, np.nan, 10.0],
+            "base": [100, 100, 100],
+        },
+        index=[3, 7, 9],  # rows left after a filter: numbers, not labels
+    )
+    back, text = _round_trip(t)
+    assert back.columns.tolist() == ["answer", "item", "value", "base", "data"]  # no index column
+    assert back["answer"].tolist() == ["A lot", "None (answer)", "Unsure"]  # not read as missing
+    assert back.loc[0, "item"] == "Meeting needs through whole-person care"
+    assert pd.isna(back.loc[1, "item"]) and pd.isna(back.loc[1, "value"])  # missing stays missing
+    assert "None," not in text and ",None" not in text and "nan" not in text.lower()
+    leaked, _ = _round_trip(t.reset_index())  # an `index` column an earlier reset_index() left
+    assert "index" not in leaked.columns and leaked.columns[0] == "answer"
+    labelled, _ = _round_trip(pd.DataFrame({"v": [1.0]}, index=["Statewide"]))  # text labels are kept
+    assert labelled.columns.tolist() == ["label", "v", "data"] and labelled.loc[0, "label"] == "Statewide"
+
+
 def test_public_figure_data_hides_small_counts():
     t = pd.DataFrame(
         {

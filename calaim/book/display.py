@@ -154,21 +154,50 @@ def missing(ctx, what: str, *names):
 
 
 # ---------------------------------------------------------------------------- figures
+#: what pandas' ``read_csv`` reads as missing by default (its documented ``na_values``): a label
+#: spelled so in a figure's CSV (the answer "None" of Figures 20-21) is written as ``"None (answer)"``
+READ_AS_MISSING = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+     "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)  # fmt: skip
+#: columns that only a ``reset_index()`` of an unnamed row index leaves behind
+_LEAKED_INDEX = ("index", "level_0")
+
+
+def _csv_label(v):
+    """A text cell as the CSV holds it: wrapped lines joined (a break after a hyphen closes up:
+    "whole-\\nperson" is "whole-person"); a label pandas would read as missing keeps its meaning."""
+    if not isinstance(v, str):
+        return v
+    v = re.sub(r"(?<=\w-)\n(?=\w)", "", v).replace("\n", " ")
+    return f"{v} (answer)" if v.strip() and v.strip() in READ_AS_MISSING else v
+
+
 def figure_data(data: pd.DataFrame, public: bool = False, label: str | None = None) -> pd.DataFrame:
-    """The table behind a figure as it is written to CSV: index kept when it carries labels,
-    line breaks of wrapped labels undone, numbers rounded to 4 decimals. ``public`` drops the
-    ``count`` column and blanks estimates resting on fewer than 11 respondents answering.
+    """The table behind a figure as it is written to CSV: a row index kept when it carries labels
+    (a name, or text), dropped when it is only row numbers, and an ``index`` column left by an
+    earlier ``reset_index()`` dropped; line breaks of wrapped labels undone; a text label that
+    pandas would read as missing written with " (answer)" (:data:`READ_AS_MISSING`); missing
+    values written as empty fields, never "None"; numbers rounded to 4 decimals. ``public`` drops
+    the ``count`` column and blanks estimates resting on fewer than 11 respondents answering.
     ``label`` (default :func:`data_label`) fills a last column ``data``: "synthetic" or the
     name of the data file, so that a downloaded file says what it was computed from."""
     label = data_label() if label is None else label
     t = data.copy()
-    if not isinstance(t.index, pd.RangeIndex) or t.index.name is not None:
+    numbers_only = t.index.name is None and t.index.nlevels == 1 and pd.api.types.is_integer_dtype(t.index)
+    if numbers_only:
+        t = t.reset_index(drop=True)
+    else:
         t = t.reset_index()
     t.columns = [" ".join(str(c) for c in col).strip() if isinstance(col, tuple) else str(col) for col in t.columns]
     t.columns = [c.replace("\n", " ") for c in t.columns]
+    leaked = [c for c in _LEAKED_INDEX if c in t and pd.api.types.is_integer_dtype(t[c])]
+    t = t.drop(columns=leaked).rename(columns={"index": "label"})
     for c in t.columns:
+        if isinstance(t[c].dtype, pd.CategoricalDtype):  # answer labels of a Likert figure
+            t[c] = t[c].astype(object)
         if t[c].dtype == object or pd.api.types.is_string_dtype(t[c]):
-            t[c] = t[c].map(lambda v: v.replace("\n", " ") if isinstance(v, str) else v)
+            t[c] = t[c].map(_csv_label).astype(object).where(t[c].notna(), None)
         elif pd.api.types.is_float_dtype(t[c]):
             t[c] = t[c].round(4)
     if public and "count" in t:
