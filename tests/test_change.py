@@ -91,6 +91,20 @@ def test_holm_within_section_and_verdicts():
     assert t.loc["e", "reason"] == "no published base"
 
 
+def test_a_published_bound_is_not_tested_as_a_point():
+    """'Over 90%' (comparison gt) says only where the 2023 value lies: no change can be tested
+    against 90 as if it were the 2023 share; the same row stated as a point is tested."""
+    row = {"statistic": "share", "reproduced": 86.0, "base": 1000, "published": 90.0, "published_n": 1196,
+           "status": "computed", "suppressed": False}
+    bound = change.row_change(row | {"comparison": "gt"})
+    assert math.isnan(bound.change) and math.isnan(bound.p_value) and bound.reason == "published only as a bound"
+    point = change.row_change(row | {"comparison": "eq"})
+    # the 2023 count is the published share of the published base: round(0.90 * 1196) = 1076
+    assert point.change == pytest.approx(86.0 - 100 * 1076 / 1196) and point.p_value < 0.05
+    ev = pd.DataFrame([row | {"id": "b", "section": "s1", "comparison": "gt", "ci_low": 84.0, "ci_high": 88.0}])
+    assert change.change_table(ev).loc[0, "verdict"] == change.NOT_COMPARABLE
+
+
 def test_degenerate_shares_do_not_warn():
     import warnings
 

@@ -172,7 +172,7 @@ def test_claims_table_adjusts_and_judges():
         t.loc["No difference", "equivalence margin"] == "±10 pts"
         and t.loc["A higher, weak", "equivalence margin"] == "–"
     )
-    assert t.loc["A higher, weak", "p"] == "0.060" and t.loc["A higher, strong", "p"] == "<0.001"
+    assert t.loc["A higher, weak", "p"] == "0.060" and t.loc["A higher, strong", "p"] == "< 0.001"
     assert t.loc["A higher, strong", "estimate (a vs b)"] == "60 vs 40"
     assert t.loc["Too small", "bases"] == "5 / 5" and t.loc["Too small", "p"] == "–"
     assert list(c.table(adjust=False).columns) == [

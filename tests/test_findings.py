@@ -273,6 +273,32 @@ def test_min_max_aggregates_and_directional_comparisons():
     assert pd.isna(ev.loc["strong_min_gt", "tolerance"])  # no tolerance on a directional claim
 
 
+def test_a_bound_is_judged_strictly_and_shown_with_its_sign():
+    """A report's "over 50%" is a bound: 50.0 itself is not over 50 (miss), "at least 50%" is
+    (match); the scorecard shows the bound as "> 50" / "≥ 50", never as a point, and lists the
+    misses first."""
+    from calaim.book import chapter
+
+    items = "goal_seamless|goal_whole_person|goal_value"
+    ev = run(
+        [
+            reg_row("gt_45", item=items, codes="1", aggregate="min", comparison="gt", published=45),
+            reg_row("gt_edge", item=items, codes="1", aggregate="min", comparison="gt", published=50),
+            reg_row("ge_edge", item=items, codes="1", aggregate="min", comparison="ge", published=50),
+            reg_row("point_50", item=items, codes="1", aggregate="min", published=50),
+        ]
+    )
+    # strong agreement 6/8, 5/8, 4/8: the lowest is 50%
+    assert ev["reproduced"].tolist() == pytest.approx([50.0] * 4)
+    assert ev["status"].to_dict() == {"gt_45": "match", "gt_edge": "miss", "ge_edge": "match", "point_50": "match"}
+    card = chapter.scorecard_table(ev.reset_index()).set_index("id")
+    assert card.index[0] == "gt_edge"  # the miss comes first
+    assert card["published"].to_dict() == {"gt_edge": "> 50", "gt_45": "> 45", "ge_edge": "≥ 50", "point_50": "50"}
+    assert (card["reproduced"] == "50").all()
+    assert chapter.published_text(90, "share", "gt") == "> 90"
+    assert chapter.published_text(float("nan"), "share", "gt") == ""
+
+
 def test_tolerance_rule_depends_on_base():
     assert findings.default_tolerance("share", 99) == 6
     assert findings.default_tolerance("share", 100) == 3
@@ -455,3 +481,11 @@ def test_every_page_is_a_chapter_and_every_row_names_one():
     assert set(reg["page"]) <= set(findings.PAGES) and (reg["page"] != "").all()
     sections = reg[reg["section"] != "key_findings"]  # a section's rows are shown on its own chapter
     assert (sections["page"].str.split("_").str[0] == sections["section"].str.split("_").str[0]).all()
+
+
+def test_descriptions_spell_acronyms_in_capitals():
+    """Issue 15: 'Fqhc' (a title-cased acronym) showed 41 times in the book."""
+    reg = findings.load_registry()
+    for word in ("Fqhc", "Mcp", "Ecm", "Sso", "Dhcs"):
+        bad = reg.loc[reg["description"].str.contains(rf"\b{word}\b", regex=True), "id"].tolist()
+        assert not bad, f"{word} in {bad[:3]}"

@@ -89,3 +89,39 @@ def test_change_dots_marks_the_2023_value_and_colours_changes():
     labels = [txt.get_text() for txt in ax.get_legend().get_texts()]
     assert labels.count("2023 published") == 1 and "wave 2024: changed" in labels
     assert [tl.get_text() for tl in ax.get_yticklabels()] == ["a", "b"]
+
+
+def test_wcag_contrast_reference_values():
+    # WCAG 2.x definitions: black on white is 21:1, a colour on itself 1:1, #777777 on white ~4.48:1
+    assert plots.contrast("black", "white") == pytest.approx(21.0)
+    assert plots.contrast("#0072B2", "#0072B2") == pytest.approx(1.0)
+    assert plots.contrast("#777777", "white") == pytest.approx(4.48, abs=0.01)
+
+
+def test_likert_segment_labels_reach_4_5_to_1_on_every_fill():
+    fills = plots.diverging_palette(4, 4) + plots.diverging_palette(2, 2, neutral=False)
+    for fill in fills:
+        assert plots.contrast(plots.label_colour(fill), fill) >= plots.MIN_CONTRAST, fill
+    t = pd.DataFrame(
+        {"row": ["A"] * 5, "response": list("abcde"), "value": [20, 20, 20, 20, 20], "base": [100] * 5}
+    )
+    ax = plots.likert(t, positive=["a", "b"], negative=["d", "e"], neutral=["c"])
+    labelled = 0
+    for container in ax.containers:
+        for patch in container.patches:
+            for text in ax.texts:
+                if abs(text.get_position()[0] - (patch.get_x() + patch.get_width() / 2)) < 1e-9:
+                    assert plots.contrast(text.get_color(), patch.get_facecolor()) >= plots.MIN_CONTRAST
+                    labelled += 1
+    assert labelled >= 4
+
+
+def test_legible_enlarges_small_text_until_10_px_at_the_column_width():
+    fig, ax = plt.subplots(figsize=(14, 3))
+    ax.set_yticks([0, 1], ["first label", "second"])
+    ax.text(0.5, 0.5, "tiny", fontsize=6)
+    assert plots.text_px(fig) < plots.MIN_TEXT_PX
+    h = fig.get_size_inches()[1]
+    px = plots.legible(fig)
+    assert px >= plots.MIN_TEXT_PX - 0.01 and plots.text_px(fig) == pytest.approx(px)
+    assert fig.get_size_inches()[1] > h  # taller, so rows keep their spacing

@@ -6,13 +6,15 @@ output and in any error:
 1. **stage**: copy ``_config.yml``, ``_toc.yml`` and ``chapters/`` into a fresh staging
    directory next to the output (``<out>/.staging-html``); the work tree is never written to;
 2. **data**: resolve the data file (the synthetic default unless ``--data`` is given), check it
-   with :func:`calaim.data.io.load` and copy it into the staging tree;
+   with :func:`calaim.data.io.load`, copy it into the staging tree and write the site-wide data
+   banner (synthetic, or the file's name) into the staged ``_config.yml`` (:mod:`calaim.book.banner`);
 3. **pages**: write the generated reference pages (data dictionary, inconsistencies) into the
    staged ``chapters/``;
 4. **notebooks**: execute every staged ``chapters/*.ipynb`` with papermill, injecting
    ``data_path``, ``wave`` and ``min_base`` (and ``public = True`` for ``--public``,
    ``weight = "COLUMN"`` for ``--weight COLUMN``, ``compare_data`` for ``--compare-data OLD``),
-   then strip run times and paths from the results;
+   then strip run times and paths from the results and fold their code
+   (:mod:`calaim.book.folding`: ``hide-input`` except on teaching cells, parameter cells removed);
 5. **jupyter-book**: ``jupyter-book build`` on the staged tree with ``-W -n --keep-going``
    (any warning fails the build);
 6. **privacy**: search every text file of the new HTML for the respondent ids of the data
@@ -37,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from calaim import DATA_DIR, ROOT
+from calaim.book.banner import stage_banner
+from calaim.book.folding import fold_tree
 
 DEFAULT_OUT = Path("_build")
 DEFAULT_WAVE = "2023"
@@ -768,6 +772,7 @@ def _build_steps(
         log(f"        using {data_path.name}" + ("" if data else " (default, synthetic)"))
         check_data_file(data_path)
         nb_data = stage_data(data_path, stage)
+        stage_banner(stage, data_path)
         xw = Path(crosswalk).expanduser().absolute() if crosswalk else None
         prepared = prepare_data(
             stage / STAGE_DATA_DIR / data_path.name, xw, weight=weight or None, user_missing=user_missing
@@ -787,6 +792,7 @@ def _build_steps(
         raise BuildError("data", "no data file given and no default data set in data/synthetic/")
     else:
         log("        no data file yet; the book has no notebooks that need one")
+        stage_banner(stage, None)
 
     if prepared is not None:
         from calaim.book import chapter
@@ -824,6 +830,11 @@ def _build_steps(
     except BuildError as exc:
         kept = keep_failed(stage, out)
         raise BuildError(exc.step, f"{exc.message}\nexecuted notebooks kept for inspection in {_show(kept)}") from exc
+
+    folded = fold_tree(stage / "chapters")
+    shares = [r.share for r in folded.values() if r.code_cells]
+    if shares:
+        log(f"        code folded: at least {min(shares):.0%} of the code cells of every chapter")
 
     log(f"[5/{steps}] jupyter-book build (warnings are errors)")
     html = run_jupyter_book(stage, log=log)

@@ -14,11 +14,10 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from calaim import DATA_DIR
-from calaim.book import plots
+from calaim.book import display, plots
 from calaim.book.display import MISSING_NOTE
 from calaim.data import codebook, recode
 from calaim.stats import tables
@@ -200,17 +199,47 @@ class Context:
         return scorecard_table(ev, wave=self.wave, previous=self.evaluated_previous(sections))
 
 
+#: the order of statuses in a published-vs-reproduced table: what needs a look comes first
+STATUS_ORDER = {"miss": 0, "not in data": 1, "suppressed": 2, "match": 3, "context": 4}
+#: how a published value stated as a bound ("over 90%") is written
+BOUND = {"gt": "> ", "ge": "≥ ", "lt": "< ", "le": "≤ ", "eq": ""}
+#: decimals of each kind of statistic: whole percentages and counts, one decimal for means
+DECIMALS = {"share": 0, "count": 0, "n_selected": 0, "rank": 0, "mean": 1, "odds_ratio": 2}
+
+
+def value_text(v, statistic: str = "share") -> str:
+    """A registry value as the book shows it: whole numbers for shares and counts (thousands
+    separators), one decimal for means, two for odds ratios; '' when missing; never '-0'."""
+    if v is None or pd.isna(v):
+        return ""
+    d = DECIMALS.get(str(statistic), 0 if float(v) == int(float(v)) else 2)
+    return display.no_negative_zero(f"{float(v):,.{d}f}")
+
+
+def published_text(v, statistic: str = "share", comparison: str = "eq") -> str:
+    """The published value with its bound: '> 90' for a report saying "over 90%"."""
+    text = value_text(v, statistic)
+    return f"{BOUND.get(comparison or 'eq', '')}{text}" if text else ""
+
+
 def scorecard_table(
     ev: pd.DataFrame,
     wave: str = PUBLISHED_WAVE,
     registry: pd.DataFrame | None = None,
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Published vs reproduced (wave 2023: status match / miss), or, for another wave, the 2023
-    published value, this wave's, and the tested change with its verdict instead of match / miss.
-    With ``previous`` (the registry evaluated on the previous wave's microdata) the comparison
-    columns are that wave's estimates ("previous wave") and the change is tested on both samples."""
+    """Published vs reproduced, one row per registry row. On the 2023 wave: status match / miss,
+    misses first (then rows not in the data, then matches, each in registry order). For another
+    wave: the 2023 published value, this wave's, and the tested change with its verdict instead of
+    match / miss, in registry order. With ``previous`` (the registry evaluated on the previous
+    wave's microdata) the comparison columns are that wave's estimates ("previous wave") and the
+    change is tested on both samples. Values are text in the formats of :func:`value_text`; a
+    published bound keeps its sign (:func:`published_text`); a previous wave's estimate is a
+    point value, never a bound."""
     published_label = "published" if wave == PUBLISHED_WAVE else "2023 published"
+    stat = ev["statistic"] if "statistic" in ev else pd.Series("", index=ev.index)
+    comp = ev["comparison"] if "comparison" in ev else pd.Series("eq", index=ev.index)
+    ev = ev.assign(_statistic=stat.fillna("").astype(str), _comparison=comp.fillna("eq").astype(str))
     if previous is not None:
         published_label = "previous wave"
         if wave == PUBLISHED_WAVE:
@@ -219,20 +248,28 @@ def scorecard_table(
         ev = ev.assign(
             published=ev["id"].map(prev["reproduced"]).to_numpy(),
             published_n=ev["id"].map(prev["base"]).to_numpy(),
+            _comparison="eq",
         )
+    if wave == PUBLISHED_WAVE:  # a later wave keeps registry order (its rows carry a change verdict)
+        ev = ev.iloc[ev["status"].map(lambda x: STATUS_ORDER.get(x, 1)).argsort(kind="stable")]
     out = pd.DataFrame(
         {
             "id": ev["id"],
             "where": ev["figure"],
             "what": ev["description"],
-            published_label: ev["published"].map(_fmt),
+            published_label: [
+                published_text(v, s, c)
+                for v, s, c in zip(ev["published"], ev["_statistic"], ev["_comparison"], strict=True)
+            ],
             "reproduced": [
-                "not in data" if st == "not in data" else ("–" if s else _fmt(v))
-                for v, s, st in zip(ev["reproduced"], ev["suppressed"], ev["status"], strict=True)
+                "not in data" if status == "not in data" else ("–" if sup else value_text(v, st))
+                for v, st, sup, status in zip(
+                    ev["reproduced"], ev["_statistic"], ev["suppressed"], ev["status"], strict=True
+                )
             ],
             "95% CI": [
-                "–" if s or pd.isna(lo) else f"{_fmt(lo)} to {_fmt(hi)}"
-                for lo, hi, s in zip(ev["ci_low"], ev["ci_high"], ev["suppressed"], strict=True)
+                "–" if sup or pd.isna(lo) else f"{value_text(lo, st)} to {value_text(hi, st)}"
+                for lo, hi, st, sup in zip(ev["ci_low"], ev["ci_high"], ev["_statistic"], ev["suppressed"], strict=True)
             ],
             "base": ev["base"].map(lambda b: "" if pd.isna(b) else f"{int(b):,}"),
         }
@@ -273,18 +310,11 @@ def change_columns(
                 "" if pd.isna(lo) else f"{fmt(lo, u)} to {fmt(hi, u)}"
                 for lo, hi, u in zip(ch["ci_low"], ch["ci_high"], ch["unit"], strict=True)
             ],
-            "p (Holm)": ch["p_holm"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}"),
+            "p (Holm)": ch["p_holm"].map(lambda p: "" if pd.isna(p) else display.p_text(p)),
             "verdict": ch["verdict"],
             "direction": ch["direction"],
         }
     )
-
-
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return ""
-    v = float(v)
-    return f"{v:.0f}" if abs(v) >= 10 or v == int(v) else f"{v:.2f}"
 
 
 def is_synthetic(path: Path) -> bool:
@@ -446,13 +476,16 @@ def setup(
     if weight:
         summary = survey_weights.summarize(df.loc[df["pop_complete"].astype(bool), weight].to_numpy(float), weight)
     plots.set_theme()
+    synthetic = is_synthetic(path)
+    display.use_html_tables()
+    display.set_data_label("synthetic" if synthetic else path.name)
     return Context(
         df=df,
         cb=cb,
         data_path=path,
         wave=str(wave),
         min_base=int(min_base),
-        synthetic=is_synthetic(path),
+        synthetic=synthetic,
         public=bool(public),
         warnings=warnings,
         empty=empty,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import re
 import shutil
 import sys
 import tempfile
@@ -42,7 +43,9 @@ CHROMIUM_FLAGS = (
     "--disable-dev-shm-usage",
 )
 SCREENSHOT_CHAPTER = "chapters/s1_implementer_views.html"
-WINDOW = (1280, 1000)
+WINDOW = (1400, 1000)  # a desktop: figures and text are judged at this width
+PHONE = (390, 844)  # a phone: screenshots only
+MIN_TEXT_PX = 10.0  # calaim.book.plots.MIN_TEXT_PX
 MAX_SCREENSHOT_HEIGHT = 6000
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 
@@ -205,6 +208,111 @@ def static_check(root: Path, pages: Iterable[Path] | None = None) -> tuple[list[
     return sorted(set(problems)), counts
 
 
+# ---------------------------------------------------------------------------- reader pass
+# What a reader must never meet (issue 15): cut-off table labels, raw values (NaN, -0, p-values
+# in scientific notation), alt text that is a file path or shared by two different images, figures
+# under 150 dpi, a page without the data banner, a chapter that shows most of its code.
+MIN_DPI = 150
+BANNER_CLASS = "calaim-data-banner"  # calaim.book.banner.BANNER_CLASS
+MIN_FOLDED_SHARE = 0.6  # calaim.book.folding.MIN_FOLDED_SHARE
+NOT_READER_PAGES = {"search.html", "genindex.html", "py-modindex.html"}
+RAW_VALUES = {
+    "NaN": re.compile(r"(?<![\w])(?:NaN|nan|<NA>)(?![\w])"),
+    # a full stop after the value ends a sentence; only a digit after it continues the number
+    "-0": re.compile(r"(?<![\w.])[-\u2212]0(?:\.0+)?%?(?!\w|\.\d)"),
+    "scientific notation": re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][-+]?\d+(?!\w|\.\d)"),
+}
+_PATHLIKE = re.compile(r"(^\.{0,2}/|/|\\)|\.(png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
+
+
+def _article(soup):
+    return soup.select_one("article.bd-article") or soup.select_one('[role="main"]') or soup.body or soup
+
+
+def image_dpi(path: Path) -> float | None:
+    """The resolution a PNG or JPEG records (None when it records none)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        dpi = im.info.get("dpi")
+    return float(dpi[0]) if dpi else None
+
+
+def reader_check(root: Path, pages: Iterable[Path] | None = None) -> list[Problem]:
+    """The reader checks of every page (see the comment above); problems sorted."""
+    from bs4 import BeautifulSoup
+
+    root = root.resolve()
+    pages = [p.resolve() for p in (pages or pages_of(root))]
+    problems: list[Problem] = []
+    alts: dict[str, set] = {}
+    dpis: dict[Path, float | None] = {}
+    for page in pages:
+        name = page.relative_to(root).as_posix()
+        if (
+            page.name in NOT_READER_PAGES
+            or page.parent == root
+            and page.name == "index.html"
+            and parse_page(page).refresh
+        ):
+            continue
+        soup = BeautifulSoup(page.read_text(encoding="utf-8", errors="replace"), "html.parser")
+        if not soup.select(f".{BANNER_CLASS}"):
+            problems.append(Problem(name, "no data banner", f"no element of class {BANNER_CLASS} (calaim.book.banner)"))
+        art = _article(soup)
+        cut = [c.get_text(" ", strip=True) for c in art.select("td, th")]
+        cut = [t for t in cut if t.endswith(("...", "…"))]
+        if cut:
+            problems.append(Problem(name, "truncated label", f"{len(cut)} table cell(s), e.g. {cut[0][-60:]!r}"))
+        cells = soup.select("div.cell")
+        with_code = [c for c in cells if c.select_one(".cell_input")]
+        if with_code:
+            shown = [c for c in with_code if c.select_one(".cell_input").find_parent("details") is None]
+            folded = 1 - len(shown) / len(with_code)
+            if folded < MIN_FOLDED_SHARE:
+                problems.append(
+                    Problem(
+                        name,
+                        "code not folded",
+                        f"{len(shown)} of {len(with_code)} code cells show their code ({folded:.0%} folded, "
+                        f"at least {MIN_FOLDED_SHARE:.0%} wanted)",
+                    )
+                )
+        # the code is not reader text: drop it before looking for raw values
+        for junk in art.select(".cell_input, script, style, .highlight"):
+            junk.decompose()
+        text = art.get_text(" ")
+        for kind, pattern in RAW_VALUES.items():
+            hits = [m.group(0) for m in pattern.finditer(text)]
+            if hits:
+                i = pattern.search(text).start()
+                around = " ".join(text[max(0, i - 50) : i + 30].split())
+                problems.append(Problem(name, f"raw value: {kind}", f"{len(hits)} time(s), e.g. '...{around}...'"))
+        for img in art.find_all("img"):
+            src, alt = img.get("src", ""), (img.get("alt") or "").strip()
+            if not alt:
+                problems.append(Problem(name, "alt text", f"{src}: no alt text"))
+            elif _PATHLIKE.search(alt):
+                problems.append(Problem(name, "alt text", f"{src}: the alt text is a file path ({alt[:60]})"))
+            else:
+                alts.setdefault(alt, set()).add((name, src))
+            target, _ = _internal_target(page, root, src)
+            if target is not None and target.is_file() and target.suffix.lower() in {".png", ".jpg", ".jpeg"}:
+                if target not in dpis:
+                    dpis[target] = image_dpi(target)
+                dpi = dpis[target]
+                if dpi is None or dpi < MIN_DPI - 0.5:
+                    shown = "no resolution recorded" if dpi is None else f"{dpi:.0f} dpi"
+                    problems.append(Problem(name, "low resolution figure", f"{src}: {shown} (at least {MIN_DPI})"))
+    for alt, where in alts.items():
+        if len({src for _, src in where}) > 1:
+            pages_ = sorted({p for p, _ in where})
+            problems.append(
+                Problem(pages_[0], "alt text", f"{len(where)} different images share the alt text {alt[:70]!r}")
+            )
+    return sorted(set(problems))
+
+
 # ---------------------------------------------------------------------------- browser pass
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # noqa: D102 - keep the console for the results
@@ -280,15 +388,50 @@ def _console_errors(driver) -> list[str]:
     return out
 
 
-def screenshot(driver, path: Path) -> None:
-    """A screenshot of the whole page (up to MAX_SCREENSHOT_HEIGHT pixels tall)."""
+def screenshot(driver, path: Path, size: tuple[int, int] = WINDOW) -> None:
+    """A screenshot of the whole page (up to MAX_SCREENSHOT_HEIGHT pixels tall) at ``size``'s width."""
+    driver.set_window_size(*size)
+    time.sleep(0.3)
     height = int(
         driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
     )
-    driver.set_window_size(WINDOW[0], min(max(height, WINDOW[1]), MAX_SCREENSHOT_HEIGHT))
+    driver.set_window_size(size[0], min(max(height, size[1]), MAX_SCREENSHOT_HEIGHT))
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     driver.set_window_size(*WINDOW)
+
+
+def min_font_pt(path: Path) -> float | None:
+    """The smallest font size a figure of the book records (``calaim:min-font-pt``), or None."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        value = im.info.get("calaim:min-font-pt")
+    return float(value) if value else None
+
+
+def small_text(page: Path, root: Path, name: str, imgs: list[dict]) -> list[Problem]:
+    """Figures whose smallest text is under MIN_TEXT_PX CSS px as the browser draws them."""
+    problems = []
+    for img in imgs:
+        if img["hidden"] or not img["natural"] or img["width"] < 2:
+            continue
+        target, _ = _internal_target(page, root, img["src"])
+        if target is None or not target.is_file() or target.suffix.lower() != ".png":
+            continue
+        pt, dpi = min_font_pt(target), image_dpi(target)
+        if pt is None or not dpi:
+            continue
+        px = pt / 72 * img["width"] / (img["natural"] / dpi)
+        if px < MIN_TEXT_PX - 0.05:
+            problems.append(
+                Problem(
+                    name,
+                    "small text in figure",
+                    f"{img['src']}: {px:.1f} px at {WINDOW[0]} px (at least {MIN_TEXT_PX:g})",
+                )
+            )
+    return problems
 
 
 def front_page(root: Path) -> str:
@@ -321,7 +464,7 @@ def browser_check(
         ]
     shots = {}
     if screenshots is not None:
-        shots = {front_page(root): screenshots / "front_page.png", SCREENSHOT_CHAPTER: screenshots / "chapter.png"}
+        shots = {front_page(root): "front_page", SCREENSHOT_CHAPTER: "chapter"}
     problems: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="calaim-chromium-") as profile, LocalServer(root) as server:
         driver = _driver(chromium, chromedriver, profile)
@@ -329,7 +472,8 @@ def browser_check(
             for page in pages:
                 name = page.relative_to(root).as_posix()
                 driver.get(server.url + name)
-                for img in _images(driver):
+                imgs = _images(driver)
+                for img in imgs:
                     if not img["complete"] or img["natural"] == 0:
                         problems.append(Problem(name, "missing image", f"{img['src']} (the browser could not load it)"))
                     elif not img["hidden"] and (img["width"] < 2 or img["height"] < 2):
@@ -340,10 +484,13 @@ def browser_check(
                                 f"{img['src']} is drawn {img['width']:.0f} x {img['height']:.0f} px",
                             )
                         )
+                problems += small_text(page, root, name, imgs)
                 for msg in _console_errors(driver):
                     problems.append(Problem(name, "JavaScript console error", msg))
                 if name in shots:
-                    screenshot(driver, shots[name])
+                    screenshot(driver, screenshots / f"{shots[name]}.png")
+                    screenshot(driver, screenshots / f"{shots[name]}_{WINDOW[0]}.png")
+                    screenshot(driver, screenshots / f"{shots[name]}_{PHONE[0]}.png", size=PHONE)
         finally:
             driver.quit()
     return sorted(set(problems))
@@ -371,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.monotonic()
     problems, counts = static_check(root)
+    problems += reader_check(root)
     shots = Path(args.screenshots) if args.screenshots else root.parent / "screenshots"
     if not args.static_only:
         problems += browser_check(root, screenshots=shots, chromium=args.chromium, chromedriver=args.chromedriver)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from calaim.book import plots
@@ -28,6 +29,19 @@ MISSING_NOTE = "not asked in this wave / not in this data set"
 
 DATA_FOLDER = "figure_data"  # next to the notebook; gitignored in chapters/
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_NEG_ZERO = re.compile(r"^-(0(?:\.0+)?)(%?)$")
+#: what the figures and their CSV files say about the data: "synthetic" or the data file's name
+#: (:func:`set_data_label`, called by :func:`calaim.book.chapter.setup`; None outside a chapter)
+_DATA = {"label": None}
+
+
+def set_data_label(label: str | None) -> None:
+    """Mark every figure and figure CSV of this kernel with ``label`` ("synthetic" or a file name)."""
+    _DATA["label"] = label
+
+
+def data_label() -> str | None:
+    return _DATA["label"]
 
 
 # ---------------------------------------------------------------------------- text
@@ -36,16 +50,21 @@ def wrap(text, width: int = 40) -> str:
     return textwrap.fill(str(text), width)
 
 
+def no_negative_zero(text: str) -> str:
+    """'-0', '-0.0' or '-0%' (a small negative number rounded away) without its minus sign."""
+    return _NEG_ZERO.sub(r"\1\2", text)
+
+
 def ci_text(lo, hi, decimals: int = 0, sep: str = "–") -> str:
     """'52–61' (or '52.1 to 61.3' with ``sep=" to "``); '–' when either end is missing."""
     if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
         return "–"
-    return f"{lo:.{decimals}f}{sep}{hi:.{decimals}f}"
+    return f"{no_negative_zero(f'{lo:.{decimals}f}')}{sep}{no_negative_zero(f'{hi:.{decimals}f}')}"
 
 
 def fmt_pct(value, decimals: int = 1) -> str:
     """A percentage without the % sign, for table cells; '–' when suppressed or missing."""
-    return "–" if value is None or pd.isna(value) else f"{value:.{decimals}f}"
+    return "–" if value is None or pd.isna(value) else no_negative_zero(f"{value:.{decimals}f}")
 
 
 def fmt_n(value) -> str:
@@ -78,11 +97,11 @@ def show(table: pd.DataFrame, index=None, decimals: int = 0, places: Mapping | N
 
 def copyable(t: pd.DataFrame, labels, value: str = "value") -> pd.DataFrame:
     """A tidy share table from :mod:`calaim.stats.tables` ready to copy: the ``labels`` columns as the
-    index, then %, 95% CI and base."""
+    index, then % and 95% CI (whole percentages, as the report gives them) and base."""
     labels = list(labels)
     out = t[labels].copy()
-    out["%"] = t[value].map(fmt_pct)
-    out["95% CI"] = [ci_text(lo, hi, 1, sep=" to ") for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)]
+    out["%"] = t[value].map(lambda v: fmt_pct(v, 0))
+    out["95% CI"] = [ci_text(lo, hi, 0, sep=" to ") for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)]
     out["base"] = t["base"].map(fmt_n)
     return out.set_index(labels)
 
@@ -135,18 +154,50 @@ def missing(ctx, what: str, *names):
 
 
 # ---------------------------------------------------------------------------- figures
-def figure_data(data: pd.DataFrame, public: bool = False) -> pd.DataFrame:
-    """The table behind a figure as it is written to CSV: index kept when it carries labels,
-    line breaks of wrapped labels undone, numbers rounded to 4 decimals. ``public`` drops the
-    ``count`` column and blanks estimates resting on fewer than 11 respondents answering."""
+#: what pandas' ``read_csv`` reads as missing by default (its documented ``na_values``): a label
+#: spelled so in a figure's CSV (the answer "None" of Figures 20-21) is written as ``"None (answer)"``
+READ_AS_MISSING = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+     "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)  # fmt: skip
+#: columns that only a ``reset_index()`` of an unnamed row index leaves behind
+_LEAKED_INDEX = ("index", "level_0")
+
+
+def _csv_label(v):
+    """A text cell as the CSV holds it: wrapped lines joined (a break after a hyphen closes up:
+    "whole-\\nperson" is "whole-person"); a label pandas would read as missing keeps its meaning."""
+    if not isinstance(v, str):
+        return v
+    v = re.sub(r"(?<=\w-)\n(?=\w)", "", v).replace("\n", " ")
+    return f"{v} (answer)" if v.strip() and v.strip() in READ_AS_MISSING else v
+
+
+def figure_data(data: pd.DataFrame, public: bool = False, label: str | None = None) -> pd.DataFrame:
+    """The table behind a figure as it is written to CSV: a row index kept when it carries labels
+    (a name, or text), dropped when it is only row numbers, and an ``index`` column left by an
+    earlier ``reset_index()`` dropped; line breaks of wrapped labels undone; a text label that
+    pandas would read as missing written with " (answer)" (:data:`READ_AS_MISSING`); missing
+    values written as empty fields, never "None"; numbers rounded to 4 decimals. ``public`` drops
+    the ``count`` column and blanks estimates resting on fewer than 11 respondents answering.
+    ``label`` (default :func:`data_label`) fills a last column ``data``: "synthetic" or the
+    name of the data file, so that a downloaded file says what it was computed from."""
+    label = data_label() if label is None else label
     t = data.copy()
-    if not isinstance(t.index, pd.RangeIndex) or t.index.name is not None:
+    numbers_only = t.index.name is None and t.index.nlevels == 1 and pd.api.types.is_integer_dtype(t.index)
+    if numbers_only:
+        t = t.reset_index(drop=True)
+    else:
         t = t.reset_index()
     t.columns = [" ".join(str(c) for c in col).strip() if isinstance(col, tuple) else str(col) for col in t.columns]
     t.columns = [c.replace("\n", " ") for c in t.columns]
+    leaked = [c for c in _LEAKED_INDEX if c in t and pd.api.types.is_integer_dtype(t[c])]
+    t = t.drop(columns=leaked).rename(columns={"index": "label"})
     for c in t.columns:
+        if isinstance(t[c].dtype, pd.CategoricalDtype):  # answer labels of a Likert figure
+            t[c] = t[c].astype(object)
         if t[c].dtype == object or pd.api.types.is_string_dtype(t[c]):
-            t[c] = t[c].map(lambda v: v.replace("\n", " ") if isinstance(v, str) else v)
+            t[c] = t[c].map(_csv_label).astype(object).where(t[c].notna(), None)
         elif pd.api.types.is_float_dtype(t[c]):
             t[c] = t[c].round(4)
     if public and "count" in t:
@@ -155,6 +206,8 @@ def figure_data(data: pd.DataFrame, public: bool = False) -> pd.DataFrame:
             if c in t:
                 t[c] = t[c].where(~small)
         t = t.drop(columns="count")
+    if label:
+        t["data"] = label
     return t
 
 
@@ -176,13 +229,20 @@ def download_link(path: str | Path, rows: int) -> str:
 
 def figure(fig, data: pd.DataFrame, name: str, public: bool = False, folder: str | Path = DATA_FOLDER) -> None:
     """Show ``fig`` (then close it) and under it a link to ``data``, the table it plots with its
-    bases, written as ``<folder>/<name>.csv``. ``name`` must be unique in the book (prefix it
+    bases, written as ``<folder>/<name>.csv``. The figure carries the data mark ("synthetic
+    data", or the file's name) and is shown as a 200 dpi PNG sized to the text column, its
+    fonts enlarged where needed so that no text is under 10 px
+    (:func:`calaim.book.plots.legible_png`). ``name`` must be unique in the book (prefix it
     with the chapter). Returns nothing, so that a call ending a cell adds no output."""
-    from IPython.display import Markdown
+    from IPython.display import Image, Markdown
     from IPython.display import display as ipy_display
 
     path = write_figure_data(data, name, folder, public)
-    ipy_display(fig)
+    label = data_label()
+    if label:
+        plots.data_mark(fig, "synthetic data" if label == "synthetic" else f"data: {label}")
+    png, width = plots.legible_png(fig)
+    ipy_display(Image(data=png, format="png", width=width))
     plt.close(fig)
     ipy_display(Markdown(download_link(path, len(data))))
 
@@ -269,5 +329,157 @@ def sector_colour(label: str) -> str:
 
 
 def nan_to_dash(values: Iterable, decimals: int = 0) -> list[str]:
-    """Numbers as text, '–' for missing."""
-    return ["–" if pd.isna(v) else f"{v:,.{decimals}f}" for v in values]
+    """Numbers as text, '–' for missing, no '-0'."""
+    return ["–" if pd.isna(v) else no_negative_zero(f"{v:,.{decimals}f}") for v in values]
+
+
+# ---------------------------------------------------------------------------- HTML tables
+# Every DataFrame a chapter shows goes through html_table (chapter.setup registers it as the
+# notebook's HTML formatter for DataFrames): whole labels that wrap (no "..."), no row numbers,
+# internal ids as a tooltip, numbers formatted by what the column holds, "–" for missing, and
+# tables longer than FOLD_ROWS rows folded into a dropdown. reader.css / reader.js (the book's
+# _static) make them scroll sideways on a phone and sort and filter where asked.
+FOLD_ROWS = 25
+ID_COLUMNS = ("id",)
+_PLAIN_INT = ("code", "codes", "year", "wave", "rank")
+
+
+def p_text(p) -> str:
+    """A p-value for readers: '< 0.001', '0.023', or '–' (never scientific notation)."""
+    if p is None or pd.isna(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _is_p(column: str) -> bool:
+    c = column.lower()
+    return c in ("p", "p-value", "p value") or c.startswith(("p (", "p ", "p-value")) or c.endswith((" p", "(p)"))
+
+
+def column_decimals(column: str, values: pd.Series) -> int:
+    """Decimals for a numeric column the chapter did not format itself: whole numbers for counts,
+    bases and shares (%), one decimal for means, two otherwise (odds ratios, coefficients)."""
+    c = column.lower()
+    finite = pd.to_numeric(values, errors="coerce").dropna()
+    if len(finite) and (finite == finite.round()).all():
+        return 0
+    if "%" in c or "share" in c or "pp" in c.split() or "percent" in c or _is_count(column):
+        return 0
+    if "mean" in c or "average" in c:
+        return 1
+    return 2
+
+
+def cell_text(value, column: str = "", decimals: int | None = None) -> str:
+    """One table cell as text (see :func:`html_table`)."""
+    if value is None or (not isinstance(value, str | bool) and pd.isna(value)):
+        return "–"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        text = value.strip()
+        return "–" if text.lower() in ("nan", "<na>", "nat") else text
+    if isinstance(value, int | np.integer):
+        return str(int(value)) if column.lower() in _PLAIN_INT else f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        if _is_p(column):
+            return p_text(float(value))
+        d = 2 if decimals is None else decimals
+        return _NEG_ZERO.sub(r"\1\2", f"{float(value):,.{d}f}")
+    return str(value)
+
+
+def _labels(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str] | None]:
+    """(body, names of its row-label columns, ids or None): a row index of 0..n-1 is dropped, an
+    index or column named 'id' becomes the rows' tooltip, any other index becomes label columns."""
+    t = table.copy()
+    t.columns = [" ".join(str(x) for x in c if str(x)).strip() if isinstance(c, tuple) else str(c) for c in t.columns]
+    ids = None
+    names = [n for n in t.index.names]
+    plain = isinstance(t.index, pd.RangeIndex) or (
+        t.index.nlevels == 1
+        and names[0] is None
+        and pd.api.types.is_integer_dtype(t.index)
+        and list(t.index) == list(range(len(t)))
+    )
+    if names == ["id"] or (t.index.nlevels == 1 and names[0] in ID_COLUMNS):
+        ids = [str(i) for i in t.index]
+        plain = True
+    label_cols: list[str] = []
+    if not plain:
+        level_names = [str(n) if n is not None else "" for n in names]
+        t = t.reset_index()
+        t.columns = [*level_names, *t.columns[len(level_names) :]]
+        label_cols = level_names
+    for c in ID_COLUMNS:
+        if c in t.columns:
+            ids = [str(i) for i in t[c]]
+            t = t.drop(columns=c)
+    t = t.reset_index(drop=True)
+    return t, label_cols, ids
+
+
+def html_table(
+    table: pd.DataFrame,
+    fold_rows: int | None = FOLD_ROWS,
+    sortable: bool = False,
+    filterable: bool = False,
+    summary: str | None = None,
+) -> str:
+    """``table`` as the book shows it: an HTML table with every label whole (it wraps), no row
+    numbers, ids as row tooltips ("id: ..."), numbers formatted by :func:`cell_text`, inside a
+    sideways-scrolling wrapper; folded into a dropdown when longer than ``fold_rows`` rows."""
+    import html
+
+    body, label_cols, ids = _labels(table)
+    decimals = {
+        c: column_decimals(c, body[c])
+        for c in body.columns
+        if pd.api.types.is_float_dtype(body[c]) or pd.api.types.is_object_dtype(body[c])
+    }
+    attrs = ' data-sortable="true"' if sortable else ""
+    attrs += ' data-filterable="true"' if filterable else ""
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in body.columns)
+    rows = []
+    for i, rec in enumerate(body.itertuples(index=False, name=None)):
+        cells = []
+        for c, v in zip(body.columns, rec, strict=True):
+            text = html.escape(cell_text(v, c, decimals.get(c)))
+            cells.append(f'<th scope="row">{text}</th>' if c in label_cols else f"<td>{text}</td>")
+        tip = f' title="id: {html.escape(ids[i])}"' if ids else ""
+        rows.append(f"<tr{tip}>{''.join(cells)}</tr>")
+    out = (
+        f'<div class="calaim-table-wrap"><table class="calaim-table"{attrs}>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    if fold_rows is not None and len(body) > fold_rows:
+        label = html.escape(summary or f"Show the table ({len(body):,} rows)")
+        out = f'<details class="calaim-table-fold"><summary>{label}</summary>{out}</details>'
+    return out
+
+
+class Table:
+    """A DataFrame shown with options (sortable, filterable, folding), for ``display(Table(df, ...))``."""
+
+    def __init__(self, table: pd.DataFrame, **options):
+        self.table = table
+        self.options = options
+
+    def _repr_html_(self) -> str:
+        return html_table(self.table, **self.options)
+
+    def __repr__(self) -> str:
+        return repr(self.table)
+
+
+def use_html_tables() -> bool:
+    """Make :func:`html_table` the notebook's HTML view of every DataFrame (no-op outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    ip = get_ipython()
+    if ip is None:
+        return False
+    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, html_table)
+    return True

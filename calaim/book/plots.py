@@ -34,13 +34,26 @@ SECTOR_COLOURS = {
 }
 
 
+#: figures are saved at this resolution and shown at half their pixel width (2x, sharp on any screen)
+DPI = 200
+#: the text column of the book at desktop width (CSS px): no figure is shown wider
+COLUMN_PX = 760
+#: no text of a figure may be smaller than this at desktop width (CSS px)
+MIN_TEXT_PX = 10.0
+#: CSS pixels per inch of a figure shown at its natural size (a 2x image at half its pixels)
+CSS_PX_PER_INCH = 100
+#: WCAG AA contrast for normal text
+MIN_CONTRAST = 4.5
+DARK_TEXT = "#000000"  # black reaches 4.5:1 on any fill where white does not
+
+
 def set_theme() -> None:
     """The book's seaborn theme; deterministic SVG-free PNG output."""
     sns.set_theme(context="notebook", style="whitegrid", palette=OKABE_ITO, font_scale=0.95)
     plt.rcParams.update(
         {
             "figure.dpi": 100,
-            "savefig.dpi": 100,
+            "savefig.dpi": DPI,
             "figure.figsize": (8, 4),
             "axes.titlesize": 12,
             "axes.titleweight": "bold",
@@ -168,8 +181,6 @@ def _label_segments(ax, other: set, label_min: float) -> None:
                     color="#424242",
                 )
                 continue
-            r, g, b, _ = matplotlib.colors.to_rgba(patch.get_facecolor())
-            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.55
             ax.text(
                 patch.get_x() + patch.get_width() / 2,
                 yc,
@@ -177,7 +188,7 @@ def _label_segments(ax, other: set, label_min: float) -> None:
                 ha="center",
                 va="center",
                 fontsize=8,
-                color="white" if dark else "#212121",
+                color=label_colour(patch.get_facecolor()),
             )
 
 
@@ -340,3 +351,117 @@ def change_dots(table: pd.DataFrame, ax=None, wave: str = "this wave", label: st
 def base_note(ax, text: str) -> None:
     """Print the base (and data source) under a figure."""
     ax.figure.text(0.01, -0.02, text, ha="left", va="top", fontsize=8, color="#424242")
+
+
+# ---------------------------------------------------------------------------- access and legibility
+def luminance(colour) -> float:
+    """WCAG relative luminance of a matplotlib colour."""
+    rgb = np.array(matplotlib.colors.to_rgb(colour))
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(lin @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast(a, b) -> float:
+    """WCAG contrast ratio of two colours (1 to 21)."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def label_colour(fill) -> str:
+    """White on a fill dark enough for white text to reach 4.5:1, dark text otherwise."""
+    return "white" if contrast("white", fill) >= MIN_CONTRAST else DARK_TEXT
+
+
+def _texts(fig) -> list:
+    """The visible, non-empty texts of ``fig`` (titles, labels, tick labels, legends, notes)."""
+    out = []
+    for t in fig.findobj(matplotlib.text.Text):
+        if t.get_visible() and t.get_text().strip() and (t.axes is None or t.axes.get_visible()):
+            out.append(t)
+    return out
+
+
+def _tight_width(fig) -> float:
+    return float(fig.get_tightbbox(fig.canvas.get_renderer()).width)
+
+
+def shown_width(width_in: float) -> int:
+    """CSS width a figure of ``width_in`` inches is shown at: its natural 2x size, at most the column."""
+    return int(min(COLUMN_PX, round(width_in * CSS_PX_PER_INCH)))
+
+
+def text_px(fig) -> float:
+    """The smallest text of ``fig`` in CSS px when it is shown at :func:`shown_width`."""
+    texts = _texts(fig)
+    if not texts:
+        return float("inf")
+    width_in = _tight_width(fig) + 0.2  # savefig's pad_inches on both sides
+    smallest = min(t.get_fontsize() for t in texts)
+    return smallest / 72 * shown_width(width_in) / width_in
+
+
+def enlarge_text(fig, factor: float) -> None:
+    """Every text of ``fig`` ``factor`` times larger and the figure that much taller, so that
+    vertical spacing keeps its proportion to the text."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in axis.get_ticklabels() if t.get_text()]
+            if labels:
+                axis.set_tick_params(labelsize=labels[0].get_fontsize() * factor)
+    ticks = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis) for t in axis.get_ticklabels()}
+    for t in _texts(fig):
+        if id(t) not in ticks:
+            t.set_fontsize(t.get_fontsize() * factor)
+    w, h = fig.get_size_inches()
+    fig.set_size_inches(w, h * factor)
+
+
+def legible(fig, min_px: float = MIN_TEXT_PX, steps: int = 5) -> float:
+    """Enlarge the text of ``fig`` until none is under ``min_px`` CSS px at desktop width; return
+    the smallest text size reached (px)."""
+    px = text_px(fig)
+    for _ in range(steps):
+        if px >= min_px - 0.01:
+            break
+        enlarge_text(fig, min(1.6, min_px / px * 1.01))
+        px = text_px(fig)
+    return px
+
+
+def data_mark(fig, text: str = "synthetic data") -> None:
+    """A small grey mark at the top right of ``fig``, above everything drawn."""
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    w, h = fig.get_size_inches()
+    fig.text(
+        box.x1 / w, box.y1 / h + 0.02 / h, text, ha="right", va="bottom", fontsize=9, style="italic", color="#595959"
+    )
+
+
+def min_font_pt(fig) -> float:
+    """The size (points) of the smallest text of ``fig``."""
+    return min((t.get_fontsize() for t in _texts(fig)), default=float("inf"))
+
+
+def legible_png(fig) -> tuple[bytes, int]:
+    """(PNG bytes at :data:`DPI`, CSS width to show it at) after :func:`legible`. The PNG records
+    the smallest font size (tEXt ``calaim:min-font-pt``), so that ``check-html`` can work out the
+    smallest text in px wherever the figure is shown; it has no date, so equal figures give equal
+    bytes."""
+    import io
+
+    from PIL import Image
+
+    legible(fig)
+    buf = io.BytesIO()
+    fig.savefig(
+        buf,
+        format="png",
+        dpi=DPI,
+        bbox_inches="tight",
+        pad_inches=0.1,
+        metadata={"calaim:min-font-pt": f"{min_font_pt(fig):.2f}"},
+    )
+    data = buf.getvalue()
+    with Image.open(io.BytesIO(data)) as im:
+        width = shown_width(im.width / DPI)
+    return data, width

@@ -13,7 +13,9 @@ replaced by a tested change:
   registry gives no 2023 SD, so published means are "not testable");
 * odds ratios: the ratio of odds ratios, its interval and a z test from the two log-scale
   standard errors worked out from the 95% intervals;
-* counts, ranks and everything else: the difference is shown, not tested.
+* counts, ranks and everything else: the difference is shown, not tested;
+* a published bound ("over 90%", registry ``comparison`` gt / ge / lt / le): not comparable,
+  since the 2023 value itself is not known, only that it lies beyond the bound.
 
 With the previous wave's microdata (``calaim build --compare-data OLD_FILE``) both sides are
 samples: :func:`micro_change` compares this wave's evaluated row with the same row evaluated
@@ -138,6 +140,8 @@ def row_change(row: dict, published_ci: tuple[float, float] = (math.nan, math.na
     unit = UNITS.get(stat, "difference")
     if row.get("status") == "not in data" or row.get("suppressed") or math.isnan(new) or math.isnan(old):
         return _untested(math.nan, unit, "not in data" if row.get("status") == "not in data" else "no estimate")
+    if str(row.get("comparison") or "eq") != "eq":  # "over 90%": the 2023 value is not known, only a bound
+        return _untested(math.nan, unit, "published only as a bound")
     if stat == "share":
         n_new, n_old = _num(row.get("base")), _num(row.get("published_n"))
         if math.isnan(n_new) or math.isnan(n_old):

@@ -639,10 +639,10 @@ def holm(p: Sequence[float]) -> np.ndarray:
 
 
 def format_p(p: float) -> str:
-    """'<0.001', '0.023' or '–' (not tested)."""
+    """'< 0.001', '0.023' or '–' (not tested)."""
     if p is None or pd.isna(p):
         return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _estimate(r: dict) -> str:
