@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_findings import hand_frame, reg_row
 
 from calaim.stats import findings, statistics
-from tests.test_findings import hand_frame, reg_row
 
 
 def test_every_statistic_of_the_registry_has_one_class():

@@ -348,6 +348,42 @@ def change_dots(table: pd.DataFrame, ax=None, wave: str = "this wave", label: st
     return ax
 
 
+def paired_dots(
+    table: pd.DataFrame,
+    first: tuple[str, str, str],
+    second: tuple[str, str, str],
+    names: tuple[str, str],
+    label: str = "label",
+    xlabel: str = "%",
+    ax=None,
+):
+    """Two estimates of each row side by side, each a dot with its 95% CI: ``first`` and
+    ``second`` name the (value, ci_low, ci_high) columns, ``names`` their legend entries (for
+    example unweighted against raked). The second dot sits just below the first."""
+    t = table.reset_index(drop=True)
+    ax = _ax(ax, height=max(2.5, 0.6 * len(t) + 1), width=10.0)
+    y = np.arange(len(t), dtype=float)
+    for (value, lo, hi), name, colour, marker, shift in (
+        (first, names[0], OKABE_ITO[0], "o", -0.14),
+        (second, names[1], OKABE_ITO[5], "s", 0.14),
+    ):
+        ax.errorbar(
+            t[value],
+            y + shift,
+            xerr=[(t[value] - t[lo]).fillna(0).clip(lower=0), (t[hi] - t[value]).fillna(0).clip(lower=0)],
+            fmt=marker,
+            color=colour,
+            ecolor=colour,
+            capsize=3,
+            label=name,
+        )
+    ax.set_yticks(y, t[label])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{xlabel} (95% CI)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
 def base_note(ax, text: str) -> None:
     """Print the base (and data source) under a figure."""
     ax.figure.text(0.01, -0.02, text, ha="left", va="top", fontsize=8, color="#424242")
