@@ -16,7 +16,9 @@ module holds what every weighted estimate needs:
   :class:`WeightSummary`;
 * :func:`linearised_mean`: the weighted (ratio) mean with its Taylor-linearisation standard
   error, optionally stratified with a finite-population correction (the form R's survey
-  package uses for ``svymean``; :mod:`calaim.stats.estimate` calls it without strata).
+  package uses for ``svymean``; :mod:`calaim.stats.estimate` calls it without strata);
+* :func:`glm_covariance`: the same linearisation for survey-weighted logistic regression
+  coefficients (R's ``svyglm``), used by :mod:`calaim.stats.models` under a weight.
 
 All functions are pure: no I/O, no printing, no globals.
 """
@@ -174,3 +176,48 @@ def linearised_mean(y, w, strata=None, fpc=None) -> LinearisedMean:
             vh *= 1 - nh / float(np.asarray(fpc, dtype=float)[sel][0])
         var += vh
     return LinearisedMean(m, math.sqrt(var), n - int(np.unique(labels).size))
+
+
+@dataclass(frozen=True)
+class GLMCovariance:
+    """The linearisation covariance of survey-weighted GLM estimates and the design's residual
+    degrees of freedom (respondents minus strata minus coefficients plus one, R's
+    ``df.residual`` of ``svyglm``)."""
+
+    cov: np.ndarray
+    df: int
+
+
+def glm_covariance(X, y, p, w, strata=None, fpc=None) -> GLMCovariance:
+    """Design-based ("sandwich") covariance of survey-weighted logistic estimates.
+
+    With the bread ``B = (X' diag(w p (1 - p)) X)^-1`` and each respondent's influence
+    ``u_i = B x_i w_i (y_i - p_i)``, the covariance is the with-replacement variance of the total
+    of the ``u_i``: ``sum_h (1 - n_h / N_h) n_h / (n_h - 1) sum_{i in h} (u_i - ubar_h)(u_i - ubar_h)'``
+    over strata ``h`` (one stratum and no finite-population correction by default). Without
+    strata the ``u_i`` sum to zero at the estimate, so this is ``n / (n - 1)`` times the HC0
+    sandwich ``B (sum_i w_i^2 e_i^2 x_i x_i') B``: R survey's ``svy.varcoef`` for
+    ``svydesign(id = ~1, strata = ..., weights = ..., fpc = ...)``, one respondent per PSU. The
+    scale of ``w`` cancels. ``fpc`` is the stratum population size ``N_h`` of each respondent.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    w = np.asarray(w, dtype=float)
+    n, k = X.shape
+    bread = np.linalg.inv(X.T @ (X * (w * p * (1.0 - p))[:, None]))
+    u = (X * (w * (y - p))[:, None]) @ bread
+    labels = np.zeros(n, dtype=int) if strata is None else pd.factorize(pd.Series(strata))[0]
+    cov = np.zeros((k, k))
+    groups = np.unique(labels)
+    for h in groups:
+        sel = labels == h
+        nh = int(sel.sum())
+        if nh < 2:
+            return GLMCovariance(np.full((k, k), np.nan), 0)
+        c = u[sel] - u[sel].mean(axis=0)
+        vh = nh / (nh - 1) * (c.T @ c)
+        if fpc is not None:
+            vh = vh * (1.0 - nh / float(np.asarray(fpc, dtype=float)[sel][0]))
+        cov += vh
+    return GLMCovariance(cov, int(n - groups.size - k + 1))
