@@ -183,7 +183,25 @@ def test_bad_weights_are_clear_errors(small):
         models.fit_formula(small, "y ~ x1 + x2", weight="nope")
 
 
-def test_marginal_effects_refuse_a_weighted_fit(small):
-    fitted = models._fit(small, "y ~ x1 + x2", weight="w")
-    with pytest.raises(ValueError, match="survey-weighted"):
-        models.marginal_effects(fitted)
+def test_weighted_marginal_effects_follow_statsmodels_formula_and_the_weights(small):
+    """The weighted AMEs use the formula of statsmodels' get_margeff(at="overall", dummy=True):
+    with weights of 1 and the ML covariance in place of the design-based one they are its numbers
+    (x1 is 0/1: a discrete change; x2 continuous: a derivative)."""
+    plain = models._fit(small, "y ~ x1 + x2", intercept=True)
+    ref = plain.result.get_margeff(at="overall", method="dydx", dummy=True).summary_frame()
+    ones = models._fit(small, "y ~ x1 + x2", intercept=True, weight="one")
+    ml_like = models.FitResult(
+        ones.table, ones.stats, ones.result, ones.data, "one", plain.result.cov_params().to_numpy(), 10**9
+    )
+    ame = models.marginal_effects(ml_like).set_index("term")
+    assert ame.loc[["x1", "x2"], "ame_pp"].to_numpy() == pytest.approx(100 * ref["dy/dx"].to_numpy(), rel=1e-9)
+    half = (ame["ci_high_pp"] - ame["ci_low_pp"]) / 2 / stats.norm.ppf(0.975)
+    assert half.loc[["x1", "x2"]].to_numpy() == pytest.approx(100 * ref["Std. Err."].to_numpy(), rel=1e-6)
+    # unequal weights: the weighted average of each respondent's change, by hand
+    w = models._fit(small, "y ~ x1 + x2", intercept=True, weight="w")
+    b = w.table.set_index("term")["coef"]
+    eta0 = b["intercept"] + b["x2"] * small["x2"]
+    change = 1 / (1 + np.exp(-(eta0 + b["x1"]))) - 1 / (1 + np.exp(-eta0))
+    got = models.marginal_effects(w).set_index("term")
+    assert got.loc["x1", "ame_pp"] == pytest.approx(100 * np.average(change, weights=small["w"]), rel=1e-9)
+    assert got.loc["x1", "ci_low_pp"] < got.loc["x1", "ame_pp"] < got.loc["x1", "ci_high_pp"]

@@ -528,7 +528,8 @@ def _fit(
                 else:
                     # the weights (scaled to mean 1, as svyglm does) only define the estimating
                     # equations; the covariance below is the design-based one
-                    glm = sm.GLM(mod.endog, mod.exog, family=sm.families.Binomial(), var_weights=w / w.mean())
+                    exog = pd.DataFrame(mod.exog, columns=names)
+                    glm = sm.GLM(mod.endog, exog, family=sm.families.Binomial(), var_weights=w / w.mean())
                     res = glm.fit(method="IRLS", maxiter=MAXITER, tol=1e-12)
             except PerfectSeparationError:
                 problems.append("perfect separation")
@@ -753,7 +754,7 @@ def marginal_effects(fitted: FitResult) -> pd.DataFrame:
     if res is None or isinstance(res, FirthResult):
         raise ValueError("marginal effects need a successful maximum-likelihood fit")
     if fitted.weight is not None:
-        raise ValueError("marginal effects are not computed for a survey-weighted fit")
+        return _weighted_effects(fitted)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         frame = res.get_margeff(at="overall", method="dydx", dummy=True).summary_frame(alpha=0.05)
@@ -771,3 +772,36 @@ def marginal_effects(fitted: FitResult) -> pd.DataFrame:
         }
     )
     return out.reset_index(drop=True)
+
+
+def _weighted_effects(fitted: FitResult) -> pd.DataFrame:
+    """:func:`marginal_effects` of a survey-weighted fit: the same average changes (or derivatives,
+    for a predictor that is not 0/1), averaged with the weights, with delta-method standard errors
+    from the fit's design-based covariance and t limits on its residual degrees of freedom."""
+    res = fitted.result
+    X, b, names = np.asarray(res.model.exog, dtype=float), np.asarray(res.params), list(res.model.exog_names)
+    w = fitted.data[fitted.weight].to_numpy(float)
+    w = w / w.sum()
+    df_t = max(int(fitted.df_resid or 1), 1)
+    q = float(stats.t.ppf(0.975, df_t))
+    rows = []
+    for j, name in enumerate(names):
+        if name == "Intercept":
+            continue
+        if set(np.unique(X[:, j])) <= {0.0, 1.0}:
+            x1, x0 = X.copy(), X.copy()
+            x1[:, j], x0[:, j] = 1.0, 0.0
+            p1, p0 = 1 / (1 + np.exp(-(x1 @ b))), 1 / (1 + np.exp(-(x0 @ b)))
+            ame = float(w @ (p1 - p0))
+            grad = (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
+        else:
+            p = 1 / (1 + np.exp(-(X @ b)))
+            f = p * (1 - p)
+            ame = float(b[j] * (w @ f))
+            grad = b[j] * ((w * f * (1 - 2 * p)) @ X)
+            grad[j] += w @ f
+        se = float(np.sqrt(grad @ fitted.cov @ grad))
+        p_value = float(2 * stats.t.sf(abs(ame / se), df_t))
+        rows.append((_friendly(name)[0], 100 * ame, 100 * (ame - q * se), 100 * (ame + q * se), p_value))
+    out = pd.DataFrame(rows, columns=["term", "ame_pp", "ci_low_pp", "ci_high_pp", "p_value"])
+    return _order(out, list(fitted.table["term"]))
