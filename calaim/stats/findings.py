@@ -437,7 +437,8 @@ class _Evaluator:
             if isinstance(self._models, Exception):
                 raise _Absent(f"calaim.stats.models not available ({type(self._models).__name__})")
             try:
-                self._fits[model_id] = self._models.fit(self.frame, model_id)
+                weighted = {"weight": self.weight} if self.weight else {}  # unweighted: the plain call
+                self._fits[model_id] = self._models.fit(self.frame, model_id, **weighted)
             except Exception as exc:
                 self._fits[model_id] = f"model {model_id!r} could not be fitted: {exc}"
         table = self._fits[model_id]
