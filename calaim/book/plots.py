@@ -200,10 +200,14 @@ def bars(
     pal = palette
     if hue and pal is None:
         pal = dict(zip(table[hue].unique(), OKABE_ITO, strict=False))
+    order = list(dict.fromkeys(table[y]))
+    # a suppressed (missing) estimate draws no bar: leave its row out, so that bars and whiskers pair up
+    table = table[table[x].notna()]
     sns.barplot(
         data=table,
         x=x,
         y=y,
+        order=order,
         hue=hue,
         ax=ax,
         palette=pal if hue else None,
