@@ -119,7 +119,10 @@ def test_figure_data_releases_a_chapters_own_columns():
             "others": [4, 40, 12, 13],
         }
     )
-    release = {"counts": ["respondents in both"], "estimates": {"share (%)": ("base (row sector)", "respondents in both")}}
+    release = {
+        "counts": ["respondents in both"],
+        "estimates": {"share (%)": ("base (row sector)", "respondents in both")},
+    }
     out = display.figure_data(t, min_base=30, **release)
     assert out["share (%)"].isna().tolist() == [True, True, False, False]
     assert out["respondents in both"].tolist() == [2, 0, 0, 400]  # not public: counts stay, as whole numbers
