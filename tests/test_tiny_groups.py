@@ -202,3 +202,25 @@ def test_tiny_groups_leak_nothing(tmp_path):
     assert int((comp & df[f"region_{SMALL_REGION}"]).sum()) == 1
     problems = run(tmp_path)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.book
+def test_one_respondent_chapters_say_not_enough_data(tmp_path):
+    """The README calls a one-respondent file valid: the chapters that crashed on it (Section 1:
+    an empty likert pivot, then the equivalence text; Section 3: the likert pivot) now say
+    "not enough data" where a figure or test would be."""
+    raw = pd.read_csv(chapter.DEFAULT_DATA, dtype=str, keep_default_na=False)
+    raw[raw["disposition"] == "1"].head(1).to_csv(tmp_path / "one.csv", index=False)
+    notebooks = []
+    for name in ("s1_implementer_views", "s3_data_exchange"):
+        shutil.copy(ROOT / "chapters" / f"{name}.ipynb", tmp_path / f"{name}.ipynb")
+        notebooks.append(tmp_path / f"{name}.ipynb")
+    params = [{"data_path": str(tmp_path / "one.csv")}] * len(notebooks)
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        assert [f for f in pool.map(build._execute_one, notebooks, params) if f] == []
+    for nb in notebooks:
+        outputs = [o for c in nbformat.read(nb, as_version=4).cells for o in c.get("outputs", [])]
+        assert not [o for o in outputs if o.get("output_type") == "error"]
+        if nb.stem == "s1_implementer_views":  # Section 3 writes its note into the figure panel
+            shown = " ".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
+            assert "not enough data (every row rests on fewer than 30 respondents)" in shown

@@ -90,7 +90,9 @@ def likert(
     """
     wide = table.pivot_table(index=row, columns=response, values=value, aggfunc="first", sort=False)
     order = list(dict.fromkeys(table[row]))
-    wide = wide.reindex(order)
+    # every answer keeps its column, even one suppressed (missing) in every row
+    answers = dict.fromkeys([*table[response], *positive, *negative, *neutral, *other])
+    wide = wide.reindex(index=order, columns=list(answers))
     ax = _ax(ax, height=0.55 * len(order) + 1.4, width=9)
     colours = diverging_palette(len(negative), len(positive), neutral=False)
     pos_col = dict(zip(positive, colours[: len(positive)], strict=False))
