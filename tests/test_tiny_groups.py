@@ -137,6 +137,7 @@ def notebook_problems(path: Path, public: bool) -> list[str]:
                     if body and len(head) < len(body[0]):
                         head = [""] * (len(body[0]) - len(head)) + head
                     out += table_problems(head, body, public, where)
+                    out += text_problems(" ".join(head), public, where)  # "Overall (n = 1,000)" headers
             for key in ("text/markdown",):
                 out += text_problems(data.get(key, ""), public, where)
             if o.get("output_type") == "stream":
