@@ -134,6 +134,8 @@ def release(
         for c in [cols] if isinstance(cols, str) else list(cols):
             if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]):
                 out[c] = out[c].astype(float).mask(hide)
+            elif pd.api.types.is_string_dtype(out[c]):
+                out[c] = out[c].mask(hide, "–")
             else:
                 out[c] = out[c].astype(object).mask(hide, "–")
     for c in counts:
