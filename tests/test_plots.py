@@ -145,3 +145,27 @@ def test_paired_dots_draws_both_estimates_of_each_row_with_their_intervals():
     spans = sorted((round(s[0][0], 6), round(s[1][0], 6)) for s in segs)
     assert (8.0, 12.0) in spans and (30.0, 50.0) in spans
     plt.close(ax.figure)
+
+
+def test_likert_and_bars_draw_around_suppressed_estimates():
+    """A one-respondent file suppresses every estimate: likert draws empty rows instead of
+    failing on the answers missing from its pivot; bars leave a missing estimate out and pair
+    whiskers and labels with the bars that remain (issue 14)."""
+    nan = float("nan")
+    t = pd.DataFrame({"row": ["a"] * 3, "response": ["Good", "Same", "Bad"], "value": [nan] * 3, "base": [1] * 3})
+    ax = plots.likert(t, positive=["Good"], negative=["Bad"], neutral=["Same"])
+    assert [p.get_width() for p in ax.patches] == [0, 0, 0]
+    plt.close(ax.figure)
+    b = pd.DataFrame(
+        {
+            "subgroup": ["A", "B", "C"] * 2,
+            "row": ["r1"] * 3 + ["r2"] * 3,
+            "value": [10.0, nan, 30.0, nan, nan, 60.0],
+            "ci_low": [5.0, nan, 25.0, nan, nan, 55.0],
+            "ci_high": [15.0, nan, 35.0, nan, nan, 65.0],
+        }
+    )
+    ax = plots.bars(b, hue="row")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C"]  # B keeps its (empty) place
+    assert [(a.get_text(), a.xy[0]) for a in ax.texts] == [("10", 15.0), ("30", 35.0), ("60", 65.0)]
+    plt.close(ax.figure)

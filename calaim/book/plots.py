@@ -103,7 +103,9 @@ def likert(
     """
     wide = table.pivot_table(index=row, columns=response, values=value, aggfunc="first", sort=False)
     order = list(dict.fromkeys(table[row]))
-    wide = wide.reindex(order)
+    # every answer keeps its column, even one suppressed (missing) in every row
+    answers = dict.fromkeys([*table[response], *positive, *negative, *neutral, *other])
+    wide = wide.reindex(index=order, columns=list(answers))
     ax = _ax(ax, height=0.55 * len(order) + 1.4, width=9)
     colours = diverging_palette(len(negative), len(positive), neutral=False)
     pos_col = dict(zip(positive, colours[: len(positive)], strict=False))
@@ -211,10 +213,14 @@ def bars(
     pal = palette
     if hue and pal is None:
         pal = dict(zip(table[hue].unique(), OKABE_ITO, strict=False))
+    order = list(dict.fromkeys(table[y]))
+    # a suppressed (missing) estimate draws no bar: leave its row out, so that bars and whiskers pair up
+    table = table[table[x].notna()]
     sns.barplot(
         data=table,
         x=x,
         y=y,
+        order=order,
         hue=hue,
         ax=ax,
         palette=pal if hue else None,
