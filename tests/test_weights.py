@@ -275,3 +275,16 @@ def test_compare_shares_under_a_weight_uses_effective_bases():
     z, p = proportions_ztest([0.75 * 32, 0.25 * 40], [32, 40])
     assert weighted["p"] == pytest.approx(p) and weighted["statistic"] == f"z = {z:.2f}"
     assert len(df) == n
+
+
+def test_hand_counted_cells_say_they_are_unweighted_under_a_weight():
+    """Nothing stays unweighted silently: a chapter cell that counts respondents by hand shows a
+    note naming the weight in a weighted build, and nothing in an unweighted one."""
+    import dataclasses
+
+    from calaim.book import chapter
+
+    ctx = chapter.setup()
+    assert ctx.unweighted_note("the worked example") is None
+    note = dataclasses.replace(ctx, weight="pw").unweighted_note("the worked example")
+    assert "Unweighted: the worked example" in note.data and "`pw`" in note.data
