@@ -213,3 +213,37 @@ def test_engine_meets_overlapping_group_targets():
     for t in targets:
         got = 100 * (vals[t.mask] == 1).mean()
         assert abs(got - t.value) <= 100 * 2 / t.mask.sum() + 0.5
+
+
+def test_stated_comparisons_hold_on_the_default(default, derived):
+    """The report's stated comparisons come out the reported way (calaim.synth.stated): Figure 3,
+    no sector differs in the share saying wait times got worse (every pair within the +-10 point
+    equivalence margin); Figure 26, organisations with 50+ FTEs serve more people through ECM and
+    Community Supports (rank-sum test significant, higher side the larger organisations)."""
+    claims = pytest.importorskip("calaim.stats.claims")
+    d = derived
+    eq = claims.equivalent_groups(
+        d, "served_wait_times", recode.SECTORS, recode.WORSE, d["pop_complete"], exclude=[97], min_base=30
+    )
+    assert eq["direction_ok"] and (eq["pairs"]["difference"].abs() <= eq["margin"]).all()
+    for col, pop in (("ecm_served", "ecm"), ("cs_served", "cs")):
+        m = d[f"pop_{pop}"] & d[col].between(1, 5) & d["fte"].between(1, 6)
+        large = d.loc[m & d["fte_50plus"], col]
+        small = d.loc[m & (d["fte_lt50"] == 1), col]
+        r = claims.rank_sum(large, small)
+        assert r["a"] > r["b"] and r["p"] < 0.01, (col, r)
+        # the trend does not move the published margin (Fig 26: 54% served fewer than 250)
+        assert abs(100 * d.loc[d[f"pop_{pop}"], col].isin([1, 2]).mean() - 54) <= 3, col
+
+
+def test_size_trend_table_is_monotone_and_centred():
+    """Hand check of the adjacent-category offsets: zero at the centre band, rising with the served
+    band above it, and 'unsure' (scored mid-way) flat across sizes."""
+    from calaim.synth import stated
+
+    codes = [1, 2, 3, 4, 5, 9]
+    t = stated.size_trend_table(codes, 0.5, centre=3.0)
+    assert np.allclose(t[0], 0) and np.allclose(t[3], 0)  # row 0: no band; row 3: the centre band
+    assert np.allclose(t[6, :5], 0.5 * 3 * np.array([-2, -1, 0, 1, 2]))
+    assert np.allclose(t[:, 5], 0)
+    assert stated.size_band_ids(np.array([1, 6, 9, np.nan])).tolist() == [1, 6, 0, 0]

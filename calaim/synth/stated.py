@@ -1,0 +1,93 @@
+"""The report's stated comparisons, as calibration of the synthetic default data.
+
+Where it sits: part of :mod:`calaim.synth`, the generator of the default (synthetic) data, which
+feeds io -> validate -> recode -> ... like a real file would. The registry
+(``data/published/findings*.csv``) pins margins; this module adds what the report says about
+*comparisons* (no difference between sectors, a trend with organisation size), so that the book's
+tests of those sentences come out the reported way on the default data. Where the report gives a
+direction but no size, the size is chosen here and documented (``data/synthetic/NOTES.md``).
+
+Two kinds of calibration, both used by ``calaim.synth._stage_items``:
+
+- :data:`SAME_IN_EVERY_SECTOR`: registry rows whose published overall share the report says does
+  not differ by sector. Each sector's share becomes a fitted target at the published value
+  (:func:`same_share_targets`).
+- :data:`SIZE_TREND`: items the report says rise with organisation size. An adjacent-category
+  log-odds offset ``beta * (band - centre) * score(code)`` on the six FTE bands
+  (:func:`size_trend_offsets`); the fitted intercepts still meet the published margins.
+
+Everything here is pure: functions take arrays and return arrays or targets, no I/O.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SECTOR_FLAGS = ("sector_mcp", "sector_fqhc", "sector_bh", "sector_sso", "sector_hdp", "sector_pcp")
+
+# Fig 3 text: no significant difference between subgroups in the share saying wait times got worse.
+SAME_IN_EVERY_SECTOR = {"served_wait_times": ("f03_wait_times_worse",)}
+
+# Fig 26 subgroup finding: organisations with 50+ FTEs serve more people through ECM and
+# Community Supports. The report gives no size: beta (log-odds per FTE band per served band) is
+# chosen here (model fill), so that 50+ FTE organisations sit clearly higher.
+SIZE_TREND = {"ecm_served": 0.12, "cs_served": 0.12}
+SIZE_BANDS = (1, 2, 3, 4, 5, 6)  # fte codes 1-6; 9 (unsure) and missing get no offset
+SERVED_BANDS = (1, 2, 3, 4, 5)  # served codes in increasing order; 9 (unsure) is scored mid-way
+
+
+def same_share_targets(column: str, registry_rows: list, flags: dict, answer: np.ndarray, target_cls) -> list:
+    """Targets putting every sector's share at the published overall share, for each registry row
+    (``calaim.synth._Row``) named in :data:`SAME_IN_EVERY_SECTOR` for ``column``. ``flags`` maps a
+    sector flag to its boolean mask over the frame; ``target_cls`` is :class:`calaim.synth.Target`."""
+    wanted = SAME_IN_EVERY_SECTOR.get(column, ())
+    out = []
+    for row in registry_rows:
+        if row.id not in wanted or row.kind != "share":
+            continue
+        for flag in SECTOR_FLAGS:
+            mask = flags.get(flag)
+            if mask is None or not (mask & answer).any():
+                continue
+            out.append(
+                target_cls(
+                    mask & answer,
+                    row.codes,
+                    row.value,
+                    row.exclude,
+                    "eq",
+                    row.tol or 3.0,
+                    f"stated:{row.id}[{flag}]",
+                )
+            )
+    return out
+
+
+def size_trend_table(codes: list, beta: float, centre: float) -> np.ndarray:
+    """Offset table, one row per FTE band (row 0: unsure or missing, no offset), codes along
+    columns: ``beta * (band - centre) * score``, the score 0, 1, ... along :data:`SERVED_BANDS`
+    and the middle score for the other codes (unsure), so unsure does not move with size.
+    ``centre`` is the answerers' mean band, so that the trend leaves the margin about where it was."""
+    scores = {c: float(i) for i, c in enumerate(SERVED_BANDS)}
+    mid = (len(SERVED_BANDS) - 1) / 2
+    s = np.array([scores.get(c, mid) for c in codes])
+    table = np.zeros((len(SIZE_BANDS) + 1, len(codes)))
+    for j, band in enumerate(SIZE_BANDS, start=1):
+        table[j] = beta * (band - centre) * (s - mid)
+    return table
+
+
+def mean_band(fte: np.ndarray, answer: np.ndarray) -> float:
+    """The mean FTE band (codes 1-6) of the respondents in ``answer``."""
+    fte = np.asarray(fte, dtype=float)[answer]
+    banded = fte[np.isin(fte, SIZE_BANDS)]
+    return float(banded.mean()) if len(banded) else float(np.mean(SIZE_BANDS))
+
+
+def size_band_ids(fte: np.ndarray) -> np.ndarray:
+    """Row of :func:`size_trend_table` for each respondent: 1-6 for FTE codes 1-6, else 0."""
+    fte = np.asarray(fte, dtype=float)
+    ids = np.zeros(len(fte), dtype=np.int64)
+    for j, band in enumerate(SIZE_BANDS, start=1):
+        ids[fte == band] = j
+    return ids
