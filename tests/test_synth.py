@@ -247,3 +247,40 @@ def test_size_trend_table_is_monotone_and_centred():
     assert np.allclose(t[6, :5], 0.5 * 3 * np.array([-2, -1, 0, 1, 2]))
     assert np.allclose(t[:, 5], 0)
     assert stated.size_band_ids(np.array([1, 6, 9, np.nan])).tolist() == [1, 6, 0, 0]
+
+
+def test_grid_rows_keep_the_reported_ranking(derived):
+    """Figure 7: payment rates are the top challenge (very or somewhat, Not applicable excluded)
+    and no two rows are copies; Figure 11: webinars and peer learning are the most used resources,
+    the IPP and CITED grants the least used and the most often rated very helpful by users."""
+    d = derived
+    comp = d["pop_complete"]
+    chal = {}
+    for c in CB.columns_of("challenge"):
+        s = d.loc[comp, c]
+        s = s[s.notna() & (s != 97)]
+        chal[c] = (round(100 * s.isin([1, 2]).mean(), 1), round(100 * (s == 1).mean(), 1))
+    assert max(chal, key=lambda c: chal[c][0]) == "challenge_payment_rates", chal
+    assert len(set(chal.values())) == len(chal), chal
+    used, very = {}, {}
+    for c in CB.columns_of("resource"):
+        s = d.loc[comp, c]
+        u = s.isin([1, 2, 3, 4])
+        used[c], very[c] = 100 * u.mean(), 100 * (s[u] == 1).mean()
+    by_use = sorted(used, key=used.get, reverse=True)
+    assert set(by_use[:2]) == {"resource_dhcs_webinar", "resource_peer_learning"}, used
+    assert set(by_use[-2:]) == {"resource_ipp_grant", "resource_cited_grant"}, used
+    assert sorted(very, key=very.get, reverse=True)[:2] == ["resource_ipp_grant", "resource_cited_grant"], very
+
+
+def test_spread_does_not_replace_published_rows():
+    """A documented spread only fills rows the registry leaves open: no SPREAD entry duplicates a
+    registry row on the same column, codes and base."""
+    from calaim.synth import stated
+
+    reg = synth.load_targets()
+    for col, rows in stated.SPREAD.items():
+        pub = reg[(reg["item"] == col) & reg["statistic"].isin(["share", "mean"])]
+        published = {(synth._codes(r.codes), synth._codes(r.exclude_codes)) for r in pub.itertuples()}
+        for codes, excl, _ in rows:
+            assert (tuple(codes), tuple(excl)) not in published, col

@@ -2029,12 +2029,12 @@ def _stage_items(g: _Generator) -> None:
             spec = _spec(cb, col, g.scales)
             off = _paper_offsets(g, col, spec.codes) if col in OUTCOME_OR else None
             same = stated.same_share_targets(col, g.by_col.get(col, []), flags, comp, Target)
-            g.run(col, comp, offsets=off, direct=same)
+            g.run(col, comp, offsets=off, direct=same + stated.spread_targets(col, comp, Target))
     _stage_success(g)
     g.run("effectiveness", comp)
     g.run("satisfaction", comp)
     for col in cb.columns_of("resource"):
-        g.run(col, comp)
+        g.run(col, comp, direct=stated.spread_targets(col, comp, Target))
     for col in cb.columns_of("support"):
         g.run(col, comp)
     _cap_picks(g, cb.columns_of("support"), comp, 3)
@@ -2381,7 +2381,8 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
     n_comp = int((df["disposition"] == 1).sum())
     fits = pd.DataFrame(g.fits, columns=["targets", "column", "published", "fitted", "kind"])
     used_ids = sorted({i for t in fits["targets"] for i in str(t).split(";") if i and not i.startswith("stated:")})
-    targeted_cols = sorted(set(fits["column"]) - {"_contracted"})
+    published_fit = fits["targets"].map(lambda t: any(i and not i.startswith("stated:") for i in str(t).split(";")))
+    targeted_cols = sorted(set(fits.loc[published_fit, "column"]) - {"_contracted"})
     answer_cols = [
         c for c in cb.columns if c not in STRUCTURE_COLUMNS and c != cb.id_column and not c.startswith("county__")
     ]
@@ -2518,6 +2519,20 @@ def _stated_lines() -> list[str]:
         "- Larger organisations serve more people through ECM and Community Supports (Figure 26, subgroup",
         "  finding; no size published): an adjacent-category trend over the six FTE bands, log-odds",
         f"  per FTE band per served band (chosen here): {trend}, centred on the answerers' mean band.",
+        "- Rows of a grid that the report ranks but does not print get a documented spread (chosen here,",
+        "  ordered as the report ranks them) instead of all taking the prior shape:",
+        "",
+        "| row | codes | base excludes | share (%) |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {col} | {'; '.join(map(str, codes))} | {'; '.join(map(str, excl)) or '-'} | {value:g} |"
+            for col, rows in stated.SPREAD.items()
+            for codes, excl, value in rows
+        ),
+        "",
+        "  Figure 7: payment rates (published 56% very or somewhat challenging) stay the top challenge,",
+        "  the rows the Key findings name next follow. Figure 11: DHCS webinars and peer learning stay the",
+        "  most used, the two grants the least used and the most often rated very helpful by their users.",
         "",
     ]
 

@@ -16,6 +16,10 @@ Two kinds of calibration, both used by ``calaim.synth._stage_items``:
   log-odds offset ``beta * (band - centre) * score(code)`` on the six FTE bands
   (:func:`size_trend_offsets`); the fitted intercepts still meet the published margins.
 
+- :data:`SPREAD`: rows of a grid for which the report prints no number. Without a target they all
+  take the prior shape and come out as copies of one another; a documented spread, ordered as the
+  report ranks them, keeps them apart (:func:`spread_targets`).
+
 Everything here is pure: functions take arrays and return arrays or targets, no I/O.
 """
 
@@ -34,6 +38,41 @@ SAME_IN_EVERY_SECTOR = {"served_wait_times": ("f03_wait_times_worse",)}
 SIZE_TREND = {"ecm_served": 0.12, "cs_served": 0.12}
 SIZE_BANDS = (1, 2, 3, 4, 5, 6)  # fte codes 1-6; 9 (unsure) and missing get no offset
 SERVED_BANDS = (1, 2, 3, 4, 5)  # served codes in increasing order; 9 (unsure) is scored mid-way
+
+
+# Rows of a grid the report ranks but does not print (model fill: values chosen here, each a share
+# in percent, as (codes, codes excluded from the base, value)). The published rows stay registry
+# targets (Fig 7: payment rates 56% very or somewhat, 32% very; MCP variability 26% very. Fig 11:
+# used by 67 / 61 / 36 / 35%, very helpful among users 51 / 45% for the two grants).
+CHALLENGING, NOT_APPLICABLE = (1, 2), (97,)
+USED, NOT_USED = (1, 2, 3, 4), (5, 9)
+SPREAD = {
+    # Fig 7 ranks payment rates first (title and text); Key findings name administrative burden,
+    # documentation time and staffing as the next major challenges, the Fig 12 text adds the
+    # overstretched workforce and changing requirements. Spread: 4 to 12 points below the top.
+    "challenge_admin_burden": [(CHALLENGING, NOT_APPLICABLE, 52.0)],
+    "challenge_documentation": [(CHALLENGING, NOT_APPLICABLE, 50.0)],
+    "challenge_staffing": [(CHALLENGING, NOT_APPLICABLE, 49.0)],
+    "challenge_mcp_variability": [(CHALLENGING, NOT_APPLICABLE, 47.0)],
+    "challenge_workforce": [(CHALLENGING, NOT_APPLICABLE, 46.0)],
+    "challenge_program_changes": [(CHALLENGING, NOT_APPLICABLE, 44.0)],
+    # Fig 11: webinars and peer learning are the most used, the grants the least used (so the
+    # other three lie between 61% and 36%); the grants have the highest shares rating them very
+    # helpful among users (so the others lie below 45%).
+    "resource_dhcs_webinar": [((1,), NOT_USED, 40.0)],
+    "resource_peer_learning": [((1,), NOT_USED, 42.0)],
+    "resource_mcp_training": [(USED, (), 54.0), ((1,), NOT_USED, 35.0)],
+    "resource_dhcs_guides": [(USED, (), 49.0), ((1,), NOT_USED, 38.0)],
+    "resource_ta_marketplace": [(USED, (), 41.0), ((1,), NOT_USED, 32.0)],
+}
+
+
+def spread_targets(column: str, answer: np.ndarray, target_cls) -> list:
+    """The :data:`SPREAD` targets of ``column`` over the respondents in ``answer``."""
+    return [
+        target_cls(answer, codes, value, exclude, "eq", 3.0, f"stated:spread[{column}]")
+        for codes, exclude, value in SPREAD.get(column, ())
+    ]
 
 
 def same_share_targets(column: str, registry_rows: list, flags: dict, answer: np.ndarray, target_cls) -> list:
