@@ -284,3 +284,26 @@ def test_spread_does_not_replace_published_rows():
         published = {(synth._codes(r.codes), synth._codes(r.exclude_codes)) for r in pub.itertuples()}
         for codes, excl, _ in rows:
             assert (tuple(codes), tuple(excl)) not in published, col
+
+
+def test_paired_programme_items_meet_published_shares_among_dual_providers(derived):
+    """Figure 27 and Figures 28-29 are compared among providers of both programmes: there the
+    shares sit at the published per-programme values (MCP referrals always / usually: ECM 56%,
+    CS 48%; a quarter or more declining: ECM 27%, CS 20%), within a respondent or two, and one
+    organisation's two answers agree more often than independent answers would."""
+    d = derived
+    dual = d["pop_ecm"] & d["pop_cs"]
+    n = int(dual.sum())
+    for col, codes, published in (
+        ("ecm_referral_mcp", [1, 2], 56),
+        ("cs_referral_mcp", [1, 2], 48),
+        ("ecm_decline_rate", [3, 4, 5], 27),
+        ("cs_decline_rate", [3, 4, 5], 20),
+    ):
+        got = 100 * d.loc[dual, col].isin(codes).mean()
+        assert abs(got - published) <= 100 * 2 / n + 0.5, (col, got)
+    a = d.loc[dual, "ecm_referral_mcp"].isin([1, 2])
+    b = d.loc[dual, "cs_referral_mcp"].isin([1, 2])
+    agree = (a == b).mean()
+    independent = a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean())
+    assert agree > independent + 0.2

@@ -2041,10 +2041,25 @@ def _stage_items(g: _Generator) -> None:
     _stage_partner(g)
     for col in cb.columns_of("info_source"):
         g.run(col, comp)
+    dual = g.m("pop_ecm") & g.m("pop_cs")
+    for name in sorted(set(stated.PAIRED.values())):
+        g.latent[f"paired:{name}"] = g.rng(f"latent:paired:{name}").standard_normal(g.n_all)
     for prog in ("ecm", "cs"):
+        ans = g.m(f"pop_{prog}")
         for item in (f"{prog}_served", f"{prog}_referral", f"{prog}_decline_rate", f"{prog}_decline_reason"):
             for col in cb.columns_of(item):
-                g.run(col, g.m(f"pop_{prog}"), offsets=_size_offsets(g, col, g.m(f"pop_{prog}")))
+                spec = _spec(cb, col, g.scales)
+                if col in stated.PAIRED:
+                    spec = Spec(
+                        spec.codes,
+                        spec.q,
+                        list(stated.PAIRED_ORDER[stated.PAIRED[col]]),
+                        (),
+                        f"paired:{stated.PAIRED[col]}",
+                        stated.PAIRED_RHO,
+                    )
+                direct = stated.dual_targets(col, g.by_col.get(col, []), dual, ans, Target)
+                g.run(col, ans, spec=spec, offsets=_size_offsets(g, col, ans), direct=direct)
     g.run("mcp_contracts", g.m("pop_ecm_or_cs"))
     npl = g.m("pop_nonprovider_leaders")
     for item in ("nonprov_reason", "future_provide", "levers"):
@@ -2519,6 +2534,10 @@ def _stated_lines() -> list[str]:
         "- Larger organisations serve more people through ECM and Community Supports (Figure 26, subgroup",
         "  finding; no size published): an adjacent-category trend over the six FTE bands, log-odds",
         f"  per FTE band per served band (chosen here): {trend}, centred on the answerers' mean band.",
+        "- ECM against Community Supports (Figure 27, MCP referrals; Figures 28-29, decline rates): the",
+        "  book compares them among providers of both, so the published per-programme shares are also",
+        "  targets among those dual providers, and one organisation's two answers share a latent trait",
+        f"  (weight {stated.PAIRED_RHO:g}; model fill) so that they agree as one organisation's answers would.",
         "- Rows of a grid that the report ranks but does not print get a documented spread (chosen here,",
         "  ordered as the report ranks them) instead of all taking the prior shape:",
         "",

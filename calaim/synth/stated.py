@@ -20,6 +20,12 @@ Two kinds of calibration, both used by ``calaim.synth._stage_items``:
   take the prior shape and come out as copies of one another; a documented spread, ordered as the
   report ranks them, keeps them apart (:func:`spread_targets`).
 
+- :data:`PAIRED`: items asked about ECM and about Community Supports that the report compares
+  (Fig 27: MCP referrals, Figs 28-29: decline rates). The book tests them among providers of both,
+  so the published per-programme shares are also targets among those dual providers
+  (:func:`dual_targets`), and the two answers of one organisation share a latent trait
+  (correlation :data:`PAIRED_RHO` on the underlying scale; model fill).
+
 Everything here is pure: functions take arrays and return arrays or targets, no I/O.
 """
 
@@ -65,6 +71,31 @@ SPREAD = {
     "resource_dhcs_guides": [(USED, (), 49.0), ((1,), NOT_USED, 38.0)],
     "resource_ta_marketplace": [(USED, (), 41.0), ((1,), NOT_USED, 32.0)],
 }
+
+
+PAIRED = {
+    "ecm_referral_mcp": "referral_mcp",
+    "cs_referral_mcp": "referral_mcp",
+    "ecm_decline_rate": "decline_rate",
+    "cs_decline_rate": "decline_rate",
+}
+PAIRED_RHO = 0.95
+# Codes from the highest to the lowest value of the shared trait: referrals always ... never, then
+# unsure / not applicable; decline rates unsure, then under 10% ... 75% or more. Unsure is placed
+# by the trait too, so that one organisation is unsure about both programmes or about neither.
+PAIRED_ORDER = {"referral_mcp": (1, 2, 3, 4, 5, 9), "decline_rate": (9, 1, 2, 3, 4, 5)}
+
+
+def dual_targets(column: str, registry_rows: list, dual: np.ndarray, answer: np.ndarray, target_cls) -> list:
+    """The registry's whole-programme shares of ``column`` (:data:`PAIRED`) as targets among the
+    providers of both programmes (``dual``) too."""
+    if column not in PAIRED:
+        return []
+    return [
+        target_cls(dual & answer, row.codes, row.value, row.exclude, "eq", row.tol or 3.0, f"stated:{row.id}[dual]")
+        for row in registry_rows
+        if row.kind == "share" and not row.subgroup and row.population in ("ecm", "cs")
+    ]
 
 
 def spread_targets(column: str, answer: np.ndarray, target_cls) -> list:
