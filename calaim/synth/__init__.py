@@ -1989,7 +1989,7 @@ def _latents(g: _Generator) -> None:
     f = lambda name: np.nan_to_num(g.v(name))  # noqa: E731
     g.latent["attitude"] = (
         r("attitude")
-        + 0.9 * f("sector_mcp")
+        + stated.MCP_ATTITUDE * f("sector_mcp")
         - 0.35 * f("sector_bh")
         + 0.45 * f("fam_very")
         - 0.5 * f("fam_little")
@@ -2538,6 +2538,9 @@ def _stated_lines() -> list[str]:
         "  book compares them among providers of both, so the published per-programme shares are also",
         "  targets among those dual providers, and one organisation's two answers share a latent trait",
         f"  (weight {stated.PAIRED_RHO:g}; model fill) so that they agree as one organisation's answers would.",
+        f"- Managed care plan staff: attitude trait shifted by {stated.MCP_ATTITUDE:g} standard deviations (model",
+        "  fill), for the report's statements that MCP staff are more positive than other sectors where it",
+        "  prints only the MCP value or none (Key findings, Figures 8, 9 and 19).",
         "- Rows of a grid that the report ranks but does not print get a documented spread (chosen here,",
         "  ordered as the report ranks them) instead of all taking the prior shape:",
         "",
