@@ -2031,8 +2031,8 @@ def _stage_items(g: _Generator) -> None:
             same = stated.same_share_targets(col, g.by_col.get(col, []), flags, comp, Target)
             g.run(col, comp, offsets=off, direct=same + stated.spread_targets(col, comp, Target))
     _stage_success(g)
-    g.run("effectiveness", comp)
-    g.run("satisfaction", comp)
+    for col in ("effectiveness", "satisfaction"):
+        g.run(col, comp, direct=stated.rest_targets(col, g.by_col.get(col, []), flags, comp, Target))
     for col in cb.columns_of("resource"):
         g.run(col, comp, direct=stated.spread_targets(col, comp, Target))
     for col in cb.columns_of("support"):
@@ -2538,6 +2538,10 @@ def _stated_lines() -> list[str]:
         "  book compares them among providers of both, so the published per-programme shares are also",
         "  targets among those dual providers, and one organisation's two answers share a latent trait",
         f"  (weight {stated.PAIRED_RHO:g}; model fill) so that they agree as one organisation's answers would.",
+        "- Highest / lowest of all sectors (Figure 8, very effective; Figure 9, satisfaction): the value",
+        "  implied for respondents outside the named sectors (the published overall value less the named",
+        "  sectors' published values, over the rest) is a target in each unnamed sector, so no unnamed",
+        "  sector passes a named one by chance.",
         f"- Managed care plan staff: attitude trait shifted by {stated.MCP_ATTITUDE:g} standard deviations (model",
         "  fill), for the report's statements that MCP staff are more positive than other sectors where it",
         "  prints only the MCP value or none (Key findings, Figures 8, 9 and 19).",

@@ -16,6 +16,10 @@ Two kinds of calibration, both used by ``calaim.synth._stage_items``:
   log-odds offset ``beta * (band - centre) * score(code)`` on the six FTE bands
   (:func:`size_trend_offsets`); the fitted intercepts still meet the published margins.
 
+- :data:`REST_OF_SECTORS`: a sector the report names as the highest or lowest of all, with the
+  overall value and the named sectors' values published. The value implied for everyone else
+  (overall minus the named sectors) becomes a target in each of the other sectors
+  (:func:`rest_targets`), so no unnamed sector drifts past a named one by chance.
 - :data:`SPREAD`: rows of a grid for which the report prints no number. Without a target they all
   take the prior shape and come out as copies of one another; a documented spread, ordered as the
   report ranks them, keeps them apart (:func:`spread_targets`).
@@ -44,6 +48,60 @@ SAME_IN_EVERY_SECTOR = {"served_wait_times": ("f03_wait_times_worse",)}
 SIZE_TREND = {"ecm_served": 0.12, "cs_served": 0.12}
 SIZE_BANDS = (1, 2, 3, 4, 5, 6)  # fte codes 1-6; 9 (unsure) and missing get no offset
 SERVED_BANDS = (1, 2, 3, 4, 5)  # served codes in increasing order; 9 (unsure) is scored mid-way
+
+
+# Fig 8: MCP staff are much more likely than any other sector to rate processes very effective
+# (30% against 11% overall). Fig 9: MCP staff the most satisfied (7.3), behavioural health the
+# least (5.2), 5.9 overall. Column: (overall registry row, named sectors' registry rows).
+REST_OF_SECTORS = {
+    "effectiveness": ("f08_very", ("f08_mcp_very",)),
+    "satisfaction": ("f09_satisfaction_mean", ("f09_satisfaction_sector_mcp", "f09_satisfaction_sector_bh")),
+}
+
+
+def rest_targets(column: str, registry_rows: list, flags: dict, answer: np.ndarray, target_cls) -> list:
+    """For :data:`REST_OF_SECTORS`: the value implied for the respondents outside the named sectors
+    (published overall value times the base, minus each named sector's published value times its
+    base, over the rest), as a target in each unnamed sector (its members outside the named ones)."""
+    if column not in REST_OF_SECTORS:
+        return []
+    overall_id, named_ids = REST_OF_SECTORS[column]
+    rows = {r.id: r for r in registry_rows}
+    if overall_id not in rows or not all(i in rows for i in named_ids):
+        return []
+    overall = rows[overall_id]
+    named = [rows[i] for i in named_ids]
+    masks = [flags.get(r.subgroup) for r in named]
+    if any(m is None for m in masks):
+        return []
+    inside = np.zeros(len(answer), dtype=bool)
+    total = overall.value * int(answer.sum())
+    for r, m in zip(named, masks, strict=True):
+        total -= r.value * int((m & answer & ~inside).sum())
+        inside |= m
+    rest = answer & ~inside
+    if not rest.any():
+        return []
+    value = total / int(rest.sum())
+    kind = "mean" if overall.kind == "mean" else "share"
+    out = []
+    for flag in SECTOR_FLAGS:
+        mask = flags.get(flag)
+        if mask is None or flag in {r.subgroup for r in named} or not (mask & rest).any():
+            continue
+        out.append(
+            target_cls(
+                mask & rest,
+                None if kind == "mean" else overall.codes,
+                value,
+                overall.exclude,
+                "eq",
+                overall.tol or (0.3 if kind == "mean" else 3.0),
+                f"stated:{overall_id}[rest, {flag}]",
+                kind,
+            )
+        )
+    return out
 
 
 # Rows of a grid the report ranks but does not print (model fill: values chosen here, each a share
