@@ -3,19 +3,19 @@
 Where it sits: part of :mod:`calaim.synth`, the generator of the default (synthetic) data, which
 feeds io -> validate -> recode -> ... like a real file would. The registry
 (``data/published/findings*.csv``) pins margins; this module adds what the report says about
-*comparisons* (no difference between sectors, a trend with organisation size), so that the book's
+*comparisons* (no difference between sectors, a trend with organisation size, a ranking), so the book's
 tests of those sentences come out the reported way on the default data. Where the report gives a
 direction but no size, the size is chosen here and documented (``data/synthetic/NOTES.md``).
 
-Two kinds of calibration, both used by ``calaim.synth._stage_items``:
+The calibrations, all used by ``calaim.synth._stage_items`` (and ``_latents``):
 
 - :data:`SAME_IN_EVERY_SECTOR`: registry rows whose published overall share the report says does
   not differ by sector. Each sector's share becomes a fitted target at the published value
   (:func:`same_share_targets`).
 - :data:`SIZE_TREND`: items the report says rise with organisation size. An adjacent-category
   log-odds offset ``beta * (band - centre) * score(code)`` on the six FTE bands
-  (:func:`size_trend_offsets`); the fitted intercepts still meet the published margins.
-
+  (:func:`size_trend_table`, :func:`size_band_ids`); the fitted intercepts still meet the
+  published margins.
 - :data:`REST_OF_SECTORS`: a sector the report names as the highest or lowest of all, with the
   overall value and the named sectors' values published. The value implied for everyone else
   (overall minus the named sectors) becomes a target in each of the other sectors
@@ -23,12 +23,13 @@ Two kinds of calibration, both used by ``calaim.synth._stage_items``:
 - :data:`SPREAD`: rows of a grid for which the report prints no number. Without a target they all
   take the prior shape and come out as copies of one another; a documented spread, ordered as the
   report ranks them, keeps them apart (:func:`spread_targets`).
-
 - :data:`PAIRED`: items asked about ECM and about Community Supports that the report compares
   (Fig 27: MCP referrals, Figs 28-29: decline rates). The book tests them among providers of both,
   so the published per-programme shares are also targets among those dual providers
   (:func:`dual_targets`), and the two answers of one organisation share a latent trait
-  (correlation :data:`PAIRED_RHO` on the underlying scale; model fill).
+  (weight :data:`PAIRED_RHO` on the underlying scale; model fill).
+- :data:`MCP_ATTITUDE`: the shift of MCP staff's attitude trait, for MCP-more-positive statements
+  where the report prints only the MCP value or none.
 
 Everything here is pure: functions take arrays and return arrays or targets, no I/O.
 """
