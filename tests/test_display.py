@@ -124,18 +124,45 @@ def test_figure_csv_round_trip_keeps_labels_and_missing_values():
 def test_public_figure_data_hides_small_counts():
     t = pd.DataFrame(
         {
-            "response": ["a", "b"],
-            "value": [5.0, 95.0],
-            "ci_low": [2.0, 90.0],
-            "ci_high": [9.0, 98.0],
-            "count": [5, 95],
-            "base": [100, 100],
+            "response": ["a", "b", "c"],
+            "value": [5.0, 60.0, 95.0],
+            "ci_low": [2.0, 50.0, 90.0],
+            "ci_high": [9.0, 69.0, 98.0],
+            "count": [5, 60, 95],
+            "base": [100, 100, 100],
         }
     )
     out = display.figure_data(t, public=True)
     assert "count" not in out
-    assert np.isnan(out.loc[0, "value"]) and np.isnan(out.loc[0, "ci_low"]) and out.loc[1, "value"] == 95.0
+    assert np.isnan(out.loc[0, "value"]) and np.isnan(out.loc[0, "ci_low"]) and out.loc[1, "value"] == 60.0
+    assert np.isnan(out.loc[2, "value"])  # 95 of 100: the 5 others follow from it, as in the kernel's rule
     assert display.figure_data(t).loc[0, "count"] == 5
+
+
+def test_figure_data_releases_a_chapters_own_columns():
+    """The overlap table of Appendix A on a file with 2 MCP respondents: the share of the row
+    sector rests on a base of 2, below min_base; in public, the counts 2 and 4 go too."""
+    t = pd.DataFrame(
+        {
+            "sector": ["MCP", "MCP", "SSO", "SSO"],
+            "also in": ["MCP", "SSO", "MCP", "SSO"],
+            "respondents in both": [2, 0, 0, 400],
+            "share (%)": [100.0, 0.0, 0.0, 100.0],
+            "base (row sector)": [2, 2, 400, 400],
+            "others": [4, 40, 12, 13],
+        }
+    )
+    release = {
+        "counts": ["respondents in both"],
+        "estimates": {"share (%)": ("base (row sector)", "respondents in both")},
+    }
+    out = display.figure_data(t, min_base=30, **release)
+    assert out["share (%)"].isna().tolist() == [True, True, False, False]
+    assert out["respondents in both"].tolist() == [2, 0, 0, 400]  # not public: counts stay, as whole numbers
+    pub = display.figure_data(t, public=True, min_base=30, **release)
+    assert pub["respondents in both"].isna().tolist() == [True, False, False, False]
+    assert pub["base (row sector)"].isna().tolist() == [False, False, False, False]  # not declared: as given
+    assert pub["others"].tolist() == [4, 40, 12, 13]  # not declared, not the kernel's: left alone
 
 
 def test_figure_writes_the_data_and_links_it(tmp_path, monkeypatch, shown):

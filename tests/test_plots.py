@@ -125,3 +125,47 @@ def test_legible_enlarges_small_text_until_10_px_at_the_column_width():
     px = plots.legible(fig)
     assert px >= plots.MIN_TEXT_PX - 0.01 and plots.text_px(fig) == pytest.approx(px)
     assert fig.get_size_inches()[1] > h  # taller, so rows keep their spacing
+
+
+def test_paired_dots_draws_both_estimates_of_each_row_with_their_intervals():
+
+    t = pd.DataFrame(
+        {"label": ["a", "b"], "v": [10.0, 50.0], "lo": [8.0, 45.0], "hi": [12.0, 55.0],
+         "w": [11.0, 40.0], "wlo": [9.0, 30.0], "whi": [13.0, 50.0]}
+    )
+    ax = plots.paired_dots(t, ("v", "lo", "hi"), ("w", "wlo", "whi"), ("unweighted", "raked"))
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == 2 and ln.get_marker() in ("o", "s")]
+    first, second = lines
+    assert list(first.get_xdata()) == [10.0, 50.0] and list(second.get_xdata()) == [11.0, 40.0]
+    assert all(s > f for f, s in zip(first.get_ydata(), second.get_ydata(), strict=True))  # second just below
+    assert [tx.get_text() for tx in ax.get_yticklabels()] == ["a", "b"]
+    assert [tx.get_text() for tx in ax.get_legend().get_texts()] == ["unweighted", "raked"]
+    # whiskers span each CI: the error-bar segments run from lo to hi
+    segs = [seg for coll in ax.collections for seg in coll.get_segments()]
+    spans = sorted((round(s[0][0], 6), round(s[1][0], 6)) for s in segs)
+    assert (8.0, 12.0) in spans and (30.0, 50.0) in spans
+    plt.close(ax.figure)
+
+
+def test_likert_and_bars_draw_around_suppressed_estimates():
+    """A one-respondent file suppresses every estimate: likert draws empty rows instead of
+    failing on the answers missing from its pivot; bars leave a missing estimate out and pair
+    whiskers and labels with the bars that remain (issue 14)."""
+    nan = float("nan")
+    t = pd.DataFrame({"row": ["a"] * 3, "response": ["Good", "Same", "Bad"], "value": [nan] * 3, "base": [1] * 3})
+    ax = plots.likert(t, positive=["Good"], negative=["Bad"], neutral=["Same"])
+    assert [p.get_width() for p in ax.patches] == [0, 0, 0]
+    plt.close(ax.figure)
+    b = pd.DataFrame(
+        {
+            "subgroup": ["A", "B", "C"] * 2,
+            "row": ["r1"] * 3 + ["r2"] * 3,
+            "value": [10.0, nan, 30.0, nan, nan, 60.0],
+            "ci_low": [5.0, nan, 25.0, nan, nan, 55.0],
+            "ci_high": [15.0, nan, 35.0, nan, nan, 65.0],
+        }
+    )
+    ax = plots.bars(b, hue="row")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C"]  # B keeps its (empty) place
+    assert [(a.get_text(), a.xy[0]) for a in ax.texts] == [("10", 15.0), ("30", 35.0), ("60", 65.0)]
+    plt.close(ax.figure)

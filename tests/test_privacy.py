@@ -7,7 +7,6 @@ text ids.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -17,8 +16,8 @@ import pytest
 from conftest import make_valid_frame
 from test_build import _mini_source
 
-from calaim import ROOT, cli
-from calaim.book import build, chapter, privacy
+from calaim import cli
+from calaim.book import build, privacy
 from calaim.data import io
 from calaim.stats import tables
 
@@ -162,29 +161,6 @@ def test_a_page_that_prints_ids_fails_the_build(tmp_path, cb, capsys):
     hits = privacy.scan(staged, ids)
     assert {h.id for h in hits} == set(ids[:5])  # head(): the first five respondents
     assert "chapters/check.html" in {h.file for h in hits}
-
-
-# ---------------------------------------------------------------------------- the real book
-@pytest.mark.book
-def test_the_real_book_shows_no_respondent_id(tmp_path):
-    """The one full build of the test suite: every chapter, on the synthetic data with ids
-    remapped to distinctive tokens; no built page, script, notebook or data file holds one."""
-    synthetic = pd.read_csv(chapter.DEFAULT_DATA, dtype=str, keep_default_na=False)
-    ids = [f"R7Q{int(i):06d}" for i in synthetic["resp_id"]]
-    data = tmp_path / "calaim_synthetic_remapped_ids.csv"
-    synthetic.assign(resp_id=ids).to_csv(data, index=False, lineterminator="\n")
-    before = data.read_bytes()
-    out = tmp_path / "out"
-    lines: list[str] = []
-
-    result = build.build(data=data, out=out, log=lines.append)
-
-    assert any(f"searching the pages for {len(ids):,} respondent ids" in line for line in lines)
-    assert privacy.scan(result.html, ids) == []
-    pages = sorted(p.relative_to(result.html).as_posix() for p in result.html.rglob("*.html"))
-    assert {f"chapters/{p.stem}.html" for p in (ROOT / "chapters").glob("*.ipynb")} <= set(pages)
-    assert data.read_bytes() == before
-    shutil.rmtree(out)
 
 
 # ---------------------------------------------------------------------------- records, short ids

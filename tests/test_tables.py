@@ -65,3 +65,28 @@ def test_overlapping_subgroups_count_a_respondent_twice():
     t = tables.by_subgroups(f, "x", [1], {"a": "A", "b": "B"}, min_base=1)
     assert t["base"].tolist() == [4, 3, 3]
     assert t["value"].round(4).tolist() == [50.0, round(200 / 3, 4), round(100 / 3, 4)]
+
+
+def test_release_hides_declared_counts_and_the_estimates_resting_on_them():
+    """Appendix B's "rows of Table B1" on the default data: 9 and 4 respondents in 6 and 7 rows
+    (of 1,196 completes). In public, those counts and their shares of the completes go; a text
+    CI column gets the dash; an integer count column stays whole numbers."""
+    t = pd.DataFrame(
+        {
+            "rows": ["5 rows", "6 rows", "7 rows"],
+            "respondents": [16, 9, 4],
+            "share (%)": [1.34, 0.75, 0.33],
+            "95% CI": ["0.8 to 2.2", "0.4 to 1.4", "0.1 to 0.9"],
+        }
+    )
+    rests = {("share (%)", "95% CI"): (None, "respondents")}
+    public = tables.release(t, ["respondents"], rests, policy=tables.DisclosurePolicy(11))
+    assert public["respondents"].tolist() == [16, pd.NA, pd.NA]
+    assert public["share (%)"].isna().tolist() == [False, True, True]
+    assert public["95% CI"].tolist() == ["0.8 to 2.2", "–", "–"]
+    kept = tables.release(t, ["respondents"], rests, policy=tables.DisclosurePolicy(0))
+    pd.testing.assert_frame_equal(kept, t.astype({"respondents": "Int64"}))
+    # a base below min_base blanks the share whatever the policy; base minus count counts too
+    s = pd.DataFrame({"base": [20, 100, 100], "k": [10, 95, 50], "pct": [50.0, 95.0, 50.0]})
+    out = tables.release(s, estimates={"pct": ("base", "k")}, min_base=30, policy=tables.DisclosurePolicy(11))
+    assert out["pct"].isna().tolist() == [True, True, False]

@@ -111,8 +111,13 @@ def default_df():
 
 def test_all_weights_one_reproduce_every_scorecard_row(default_df):
     """The whole registry (every section's scorecard) evaluated with a weight of 1 for everyone
-    is identical to the unweighted evaluation, and each effective n equals its base."""
-    from calaim.stats import findings
+    is identical to the unweighted evaluation, and each effective n equals its base.
+
+    One deliberate exception: the paper's odds ratios are then survey-weighted fits, whose
+    estimates (and so statuses) are the unweighted ones to the last bit but whose CIs use the
+    design-based sandwich (n / (n - 1) times HC0 with equal weights, t on n - p df) instead of
+    the model-based ML variance, as R's svyglm would (tests/test_weighted_models.py)."""
+    from calaim.stats import findings, models
 
     plain = findings.evaluate(default_df, min_base=30, weight="")
     ones = findings.evaluate(default_df, min_base=30, weight="w_one")
@@ -120,7 +125,14 @@ def test_all_weights_one_reproduce_every_scorecard_row(default_df):
     has = ones["base"].notna() & ones["effective_n"].notna()
     assert has.sum() > 300
     assert (ones.loc[has, "effective_n"] == ones.loc[has, "base"].astype(float)).all()
-    pd.testing.assert_frame_equal(plain, ones.drop(columns="effective_n"), check_exact=True)
+    ors = (plain["statistic"] == "odds_ratio").to_numpy()
+    ci = ["ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(plain.drop(columns=ci), ones.drop(columns=["effective_n", *ci]), check_exact=True)
+    pd.testing.assert_frame_equal(plain.loc[~ors, ci], ones.loc[~ors, ci], check_exact=True)
+    single = plain.index[ors & (plain["id"] == "paper_or_pilot").to_numpy()][0]
+    weighted = models.fit(default_df, "participation", weight="w_one").set_index("term").loc["pilot"]
+    assert ones.loc[single, "ci_low"] == weighted["ci_low"] and ones.loc[single, "ci_high"] == weighted["ci_high"]
+    assert ones.loc[single, "ci_low"] != plain.loc[single, "ci_low"]
 
 
 def test_tables_follow_the_weight_and_carry_the_effective_n(default_df):
@@ -263,3 +275,16 @@ def test_compare_shares_under_a_weight_uses_effective_bases():
     z, p = proportions_ztest([0.75 * 32, 0.25 * 40], [32, 40])
     assert weighted["p"] == pytest.approx(p) and weighted["statistic"] == f"z = {z:.2f}"
     assert len(df) == n
+
+
+def test_hand_counted_cells_say_they_are_unweighted_under_a_weight():
+    """Nothing stays unweighted silently: a chapter cell that counts respondents by hand shows a
+    note naming the weight in a weighted build, and nothing in an unweighted one."""
+    import dataclasses
+
+    from calaim.book import chapter
+
+    ctx = chapter.setup()
+    assert ctx.unweighted_note("the worked example") is None
+    note = dataclasses.replace(ctx, weight="pw").unweighted_note("the worked example")
+    assert "Unweighted: the worked example" in note.data and "`pw`" in note.data

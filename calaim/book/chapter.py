@@ -66,6 +66,19 @@ class Context:
         it = self.cb.items[item]
         return {it.column_name(k): label for k, label in it.parts.items() if it.column_name(k) in self.df.columns}
 
+    def unweighted_note(self, what: str):
+        """Under a survey weight, the note for a cell that counts respondents by hand (a worked
+        example, a rank test, counts by design): it says that ``what`` is unweighted, so that
+        nothing stays unweighted silently. None without a weight (the cell then shows nothing)."""
+        if not self.weight:
+            return None
+        from IPython.display import Markdown
+
+        return Markdown(
+            f"*Unweighted: {what} counts respondents as they are, without the weight `{self.weight}`; "
+            "the chapter's figures, tables and tests use the weighted estimates.*"
+        )
+
     def missing_note(self, what: str, columns) -> str:
         """The one note for an absent item, wherever a figure or table would have been."""
         columns = list(columns)

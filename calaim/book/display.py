@@ -173,15 +173,35 @@ def _csv_label(v):
     return f"{v} (answer)" if v.strip() and v.strip() in READ_AS_MISSING else v
 
 
-def figure_data(data: pd.DataFrame, public: bool = False, label: str | None = None) -> pd.DataFrame:
+#: The columns of the estimate kernel's results (:mod:`calaim.stats.tables`) that a figure's data
+#: may carry: counts of respondents, and the estimates resting on ``base`` and ``count``.
+KERNEL_COUNTS = ("count", "base", "effective_n")
+KERNEL_ESTIMATES = ("value", "ci_low", "ci_high")
+
+
+def figure_data(
+    data: pd.DataFrame,
+    public: bool = False,
+    counts=(),
+    estimates: Mapping | None = None,
+    min_base: int | None = None,
+    label: str | None = None,
+) -> pd.DataFrame:
     """The table behind a figure as it is written to CSV: a row index kept when it carries labels
     (a name, or text), dropped when it is only row numbers, and an ``index`` column left by an
     earlier ``reset_index()`` dropped; line breaks of wrapped labels undone; a text label that
     pandas would read as missing written with " (answer)" (:data:`READ_AS_MISSING`); missing
-    values written as empty fields, never "None"; numbers rounded to 4 decimals. ``public`` drops
-    the ``count`` column and blanks estimates resting on fewer than 11 respondents answering.
-    ``label`` (default :func:`data_label`) fills a last column ``data``: "synthetic" or the
-    name of the data file, so that a downloaded file says what it was computed from."""
+    values written as empty fields, never "None"; numbers rounded to 4 decimals; and released by
+    :func:`calaim.stats.tables.release`. The estimate kernel's columns are recognised
+    (``count``, ``base``, ``effective_n`` are counts; ``value`` and its CI rest on ``base`` and
+    ``count``); a chapter's own columns are declared: ``counts`` (columns of respondent counts)
+    and ``estimates`` ({estimate column: (base column or None, count column or None)}).
+    Estimates on a base below ``min_base`` are blanked; ``public`` also hides counts of 1 to 10
+    and the estimates resting on them, and drops the ``count`` column. ``label`` (default
+    :func:`data_label`) fills a last column ``data``: "synthetic" or the name of the data file,
+    so that a downloaded file says what it was computed from."""
+    from calaim.stats import tables
+
     label = data_label() if label is None else label
     t = data.copy()
     numbers_only = t.index.name is None and t.index.nlevels == 1 and pd.api.types.is_integer_dtype(t.index)
@@ -200,25 +220,30 @@ def figure_data(data: pd.DataFrame, public: bool = False, label: str | None = No
             t[c] = t[c].map(_csv_label).astype(object).where(t[c].notna(), None)
         elif pd.api.types.is_float_dtype(t[c]):
             t[c] = t[c].round(4)
+    declared = dict(estimates or {})
+    kernel = tuple(c for c in KERNEL_ESTIMATES if c in t and c not in declared)
+    if kernel and ("base" in t or "count" in t):
+        declared[kernel] = ("base" if "base" in t else None, "count" if "count" in t else None)
+    count_cols = [c for c in KERNEL_COUNTS if c in t] + [c for c in counts if c not in KERNEL_COUNTS]
+    t = tables.release(t, count_cols, declared, min_base, estimate.DisclosurePolicy.for_release(public))
     if public and "count" in t:
-        small = t["count"].map(estimate.DisclosurePolicy.for_release(True).small).astype(bool)
-        for c in ("value", "ci_low", "ci_high"):
-            if c in t:
-                t[c] = t[c].where(~small)
         t = t.drop(columns="count")
     if label:
         t["data"] = label
     return t
 
 
-def write_figure_data(data: pd.DataFrame, name: str, folder: str | Path = DATA_FOLDER, public: bool = False) -> Path:
+def write_figure_data(
+    data: pd.DataFrame, name: str, folder: str | Path = DATA_FOLDER, public: bool = False, **release
+) -> Path:
     """Write ``<folder>/<name>.csv`` (relative to the working directory, which is the notebook's
-    folder when papermill, nbval or Jupyter run it) and return its relative path."""
+    folder when papermill, nbval or Jupyter run it) and return its relative path. ``release``:
+    ``counts``, ``estimates`` and ``min_base`` of :func:`figure_data`."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"figure name {name!r}: use lower-case letters, digits, '-' and '_'")
     path = Path(folder) / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure_data(data, public).to_csv(path, index=False, lineterminator="\n")
+    figure_data(data, public, **release).to_csv(path, index=False, lineterminator="\n")
     return path
 
 
@@ -227,17 +252,20 @@ def download_link(path: str | Path, rows: int) -> str:
     return f"[Download the data of this figure (CSV, {rows:,} rows)]({Path(path).as_posix()})"
 
 
-def figure(fig, data: pd.DataFrame, name: str, public: bool = False, folder: str | Path = DATA_FOLDER) -> None:
+def figure(
+    fig, data: pd.DataFrame, name: str, public: bool = False, folder: str | Path = DATA_FOLDER, **release
+) -> None:
     """Show ``fig`` (then close it) and under it a link to ``data``, the table it plots with its
-    bases, written as ``<folder>/<name>.csv``. The figure carries the data mark ("synthetic
-    data", or the file's name) and is shown as a 200 dpi PNG sized to the text column, its
-    fonts enlarged where needed so that no text is under 10 px
-    (:func:`calaim.book.plots.legible_png`). ``name`` must be unique in the book (prefix it
-    with the chapter). Returns nothing, so that a call ending a cell adds no output."""
+    bases, written as ``<folder>/<name>.csv`` and released as :func:`figure_data` says
+    (``release``: its ``counts``, ``estimates`` and ``min_base``, for columns a chapter computed
+    itself). The figure carries the data mark ("synthetic data", or the file's name) and is shown
+    as a 200 dpi PNG sized to the text column, its fonts enlarged where needed so that no text is
+    under 10 px (:func:`calaim.book.plots.legible_png`). ``name`` must be unique in the book
+    (prefix it with the chapter). Returns nothing, so that a call ending a cell adds no output."""
     from IPython.display import Image, Markdown
     from IPython.display import display as ipy_display
 
-    path = write_figure_data(data, name, folder, public)
+    path = write_figure_data(data, name, folder, public, **release)
     label = data_label()
     if label:
         plots.data_mark(fig, "synthetic data" if label == "synthetic" else f"data: {label}")
@@ -319,7 +347,7 @@ def draw(
         ax = plots.bars(table, ax=bar_ax(len(table), width or 8.0), **kw)
     if base:
         base_note(ax, base)
-    figure(ax.figure, table, name, public=ctx.public)
+    figure(ax.figure, table, name, public=ctx.public, min_base=ctx.min_base)
     return ax
 
 

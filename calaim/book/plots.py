@@ -103,7 +103,9 @@ def likert(
     """
     wide = table.pivot_table(index=row, columns=response, values=value, aggfunc="first", sort=False)
     order = list(dict.fromkeys(table[row]))
-    wide = wide.reindex(order)
+    # every answer keeps its column, even one suppressed (missing) in every row
+    answers = dict.fromkeys([*table[response], *positive, *negative, *neutral, *other])
+    wide = wide.reindex(index=order, columns=list(answers))
     ax = _ax(ax, height=0.55 * len(order) + 1.4, width=9)
     colours = diverging_palette(len(negative), len(positive), neutral=False)
     pos_col = dict(zip(positive, colours[: len(positive)], strict=False))
@@ -211,10 +213,14 @@ def bars(
     pal = palette
     if hue and pal is None:
         pal = dict(zip(table[hue].unique(), OKABE_ITO, strict=False))
+    order = list(dict.fromkeys(table[y]))
+    # a suppressed (missing) estimate draws no bar: leave its row out, so that bars and whiskers pair up
+    table = table[table[x].notna()]
     sns.barplot(
         data=table,
         x=x,
         y=y,
+        order=order,
         hue=hue,
         ax=ax,
         palette=pal if hue else None,
@@ -341,6 +347,42 @@ def change_dots(table: pd.DataFrame, ax=None, wave: str = "this wave", label: st
                 label=f"wave {wave}: {name}" if name == "changed" else f"wave {wave}",
             )
     ax.scatter(t["published"], y, marker="|", s=250, color="#000000", linewidths=2, label="2023 published", zorder=3)
+    ax.set_yticks(y, t[label])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{xlabel} (95% CI)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
+def paired_dots(
+    table: pd.DataFrame,
+    first: tuple[str, str, str],
+    second: tuple[str, str, str],
+    names: tuple[str, str],
+    label: str = "label",
+    xlabel: str = "%",
+    ax=None,
+):
+    """Two estimates of each row side by side, each a dot with its 95% CI: ``first`` and
+    ``second`` name the (value, ci_low, ci_high) columns, ``names`` their legend entries (for
+    example unweighted against raked). The second dot sits just below the first."""
+    t = table.reset_index(drop=True)
+    ax = _ax(ax, height=max(2.5, 0.6 * len(t) + 1), width=10.0)
+    y = np.arange(len(t), dtype=float)
+    for (value, lo, hi), name, colour, marker, shift in (
+        (first, names[0], OKABE_ITO[0], "o", -0.14),
+        (second, names[1], OKABE_ITO[5], "s", 0.14),
+    ):
+        ax.errorbar(
+            t[value],
+            y + shift,
+            xerr=[(t[value] - t[lo]).fillna(0).clip(lower=0), (t[hi] - t[value]).fillna(0).clip(lower=0)],
+            fmt=marker,
+            color=colour,
+            ecolor=colour,
+            capsize=3,
+            label=name,
+        )
     ax.set_yticks(y, t[label])
     ax.invert_yaxis()
     ax.set_xlabel(f"{xlabel} (95% CI)")

@@ -22,8 +22,11 @@ The tests come from scipy and statsmodels; this module only counts, chooses and 
 on a base below ``min_base`` is not run, like the estimates the book suppresses. All p-values
 treat the respondents as a simple random sample; the survey is a convenience sample, so they
 describe sampling noise only. Under a survey weight (:func:`calaim.stats.tables.set_weight`)
-:func:`compare_shares` compares weighted shares with a z test on Kish's effective bases; the
-other tests are not weighted yet.
+:func:`compare_shares` compares weighted shares with a z test on Kish's effective bases (with
+``method="chi2"``: Rao and Scott's corrected chi-square), and :func:`independence` (a test of
+independence of an r x c table) uses the Rao-Scott second-order correction of
+:func:`calaim.stats.weights.rao_scott`; equal weights run the unweighted tests. The other tests
+are not weighted yet.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from statsmodels.stats.proportion import proportions_ztest, tost_proportions_2in
 from statsmodels.stats.weightstats import ttost_ind
 
 from calaim.stats import estimate
+from calaim.stats import weights as survey_weights
 from calaim.stats.tables import DEFAULT_MIN_BASE, answers, count_answers, weight
 
 ALPHA = 0.05
@@ -197,10 +201,48 @@ def _weighted_shares(frame, column, column_b, codes, mask_a, mask_b, exclude, mi
     out = {"a": ea.value, "b": eb.value, "n_a": ea.base, "n_b": eb.base, "kind": "share"}
     if min(ea.base, eb.base) < max(min_base, 1):
         return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
+    if method == "chi2":
+        group, yes = np.r_[np.zeros(va.size), np.ones(vb.size)], np.isin(np.r_[va, vb], codes)
+        if yes.all() or not yes.any():
+            return {**out, "test": "not run (every answer the same)", "statistic": "", "p": np.nan}
+        rs = survey_weights.rao_scott(group, yes, np.r_[wa, wb])
+        return {
+            **out,
+            "test": "Rao-Scott chi-square test (weighted)",
+            "statistic": f"F(1, {rs.ddf:.0f}) = {rs.f:.2f}",
+            "p": rs.p_f,
+        }
     counts = [ea.value / 100 * ea.effective_n, eb.value / 100 * eb.effective_n]
     z, p = proportions_ztest(counts, [ea.effective_n, eb.effective_n])
     test = "two-proportion z test on effective bases (weighted)"
     return {**out, "test": test, "statistic": f"z = {z:.2f}", "p": float(p)}
+
+
+def independence(
+    frame: pd.DataFrame, row: str, col: str, mask: pd.Series, min_base: int = DEFAULT_MIN_BASE, exclude: Iterable = ()
+) -> dict:
+    """Test of independence of the answers to ``row`` and ``col`` among the respondents in
+    ``mask`` who answered both (answers coded ``exclude`` leave the base): Pearson's chi-square
+    on the r x c table without continuity correction, or under a survey weight (unequal weights)
+    the Rao-Scott second-order corrected F of :func:`calaim.stats.weights.rao_scott` (R's
+    ``svychisq`` default). ``n_a`` is the base; the test is not run below ``min_base``."""
+    r, c = _values(frame, row), _values(frame, col)
+    keep = _bool(mask) & r.notna() & c.notna() & ~r.isin(_codes(exclude)) & ~c.isin(_codes(exclude))
+    n = int(keep.sum())
+    if n < max(min_base, 1):
+        return result(NOT_RUN, n_a=n, kind="other")
+    rv, cv = r[keep].to_numpy(float), c[keep].to_numpy(float)
+    if np.unique(rv).size < 2 or np.unique(cv).size < 2:
+        return result("not run (an answer does not vary)", n_a=n, kind="other")
+    w = survey_weights.check_weights(frame.loc[keep, weight()], weight()) if weight() else None
+    if w is None or np.ptp(w) == 0:
+        res = stats.chi2_contingency(pd.crosstab(rv, cv).to_numpy(), correction=False)
+        return result(
+            "chi-square test", float(res.pvalue), f"chi2({res.dof}) = {res.statistic:.2f}", n_a=n, kind="other"
+        )
+    rs = survey_weights.rao_scott(rv, cv, w)
+    stat = f"F({rs.ndf:.2f}, {rs.ddf:.1f}) = {rs.f:.2f}"
+    return result("Rao-Scott chi-square test (weighted)", rs.p_f, stat, n_a=n, kind="other")
 
 
 def paired_shares(

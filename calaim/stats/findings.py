@@ -38,7 +38,7 @@ import pandas as pd
 
 from calaim import DATA_DIR
 from calaim.data import codebook, recode
-from calaim.stats import estimate, tables
+from calaim.stats import estimate, statistics, tables
 
 PUBLISHED_DIR = DATA_DIR / "published"
 DEFAULT_PATH = PUBLISHED_DIR / "findings.csv"
@@ -85,14 +85,11 @@ PAGES = (
     "appendix_b_collaboration",
     "paper_sso",
 )
-STATISTICS = ("share", "mean", "count", "rank", "n_selected", "odds_ratio", "context")
+STATISTICS = tuple(statistics.STATISTICS)  # one registered class each (calaim.stats.statistics)
 COMPARISONS = ("eq", "gt", "ge", "lt", "le")
 AGGREGATES = ("min", "max")
 STATUSES = ("match", "miss", "suppressed", "not in data", "context")
 
-#: Default tolerances.
-SHARE_TOL_LARGE, SHARE_TOL_SMALL, LARGE_BASE = 3.0, 6.0, 100
-MEAN_TOL = 0.3
 
 #: Derived columns that are not 0/1 indicators (cannot be a subgroup) and their codes.
 DERIVED_NON_BOOLEAN = {"role4", "medi_band", "n_counties", "plan_model", "n_partner_sectors", "partner_band"}
@@ -253,8 +250,9 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
             bad(f"unknown section {section!r}")
         if g(row, "page") not in PAGES:
             bad(f"unknown page {g(row, 'page')!r} (one of: {', '.join(PAGES)})")
-        if stat not in STATISTICS:
+        if stat not in statistics.STATISTICS:
             bad(f"unknown statistic {stat!r}")
+        kind = statistics.STATISTICS.get(stat, _GENERIC)
         if comparison and comparison not in COMPARISONS:
             bad(f"unknown comparison {comparison!r}")
         if aggregate and aggregate not in AGGREGATES:
@@ -269,13 +267,13 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
                 bad("published is empty or not numeric")
             elif v and not _is_number(v):
                 bad(f"{col} is not numeric: {v!r}")
-        if stat == "context":
+        if not kind.evaluated:
             continue
 
         # population and subgroup
         if population and population not in cb.populations:
             bad(f"population {population!r} is not in the codebook")
-        if not population and stat not in {"odds_ratio"}:
+        if not population and kind.needs_population:
             bad("no population")
         if subgroup:
             if subgroup not in derived or subgroup in DERIVED_NON_BOOLEAN:
@@ -283,7 +281,7 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
 
         # models
         model, term = g(row, "model"), g(row, "term")
-        if stat == "odds_ratio":
+        if kind.uses_models:
             if not model or not term:
                 bad("odds_ratio row without model or term")
             else:
@@ -307,21 +305,17 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
             bad(f"aggregate {aggregate!r} needs several items")
         if len(items) > 1 and not aggregate:
             bad("several items but no aggregate")
-        if not items and stat != "count":
+        if not items and kind.needs_items:
             bad("no item")
         for it in items:
             if it not in known:
                 bad(f"item {it!r} is not a codebook column, item or derived name")
-            elif stat == "n_selected" and it not in multi_items:
-                bad(f"n_selected needs a multi-select item, not {it!r}")
-            elif stat == "rank" and not (it in cb.columns and cb.columns[it].kind == "binary"):
-                bad(f"rank needs a multi-select option column, not {it!r}")
-            elif stat in {"share", "mean", "count", "rank"} and it in cb.items and it not in cb.columns:
-                bad(f"{it!r} is an item with several columns; name one column")
+            elif (msg := kind.check_item(it, cb, multi_items)) is not None:
+                bad(msg)
 
         # codes
-        if stat == "share" and not g(row, "codes"):
-            bad("share row without codes")
+        if kind.needs_codes and not g(row, "codes"):
+            bad(f"{stat} row without codes")
         for col in ("codes", "exclude_codes"):
             text = g(row, col)
             if not text:
@@ -350,17 +344,12 @@ def check_registry(reg: pd.DataFrame, cb: codebook.Codebook | None = None) -> li
 # =============================================================================== evaluating
 def default_tolerance(statistic: str, base) -> float:
     """The default matching tolerance of a statistic on a base (NaN: the CI rule of ORs)."""
-    if statistic == "share":
-        return SHARE_TOL_LARGE if (base is not None and not pd.isna(base) and base >= LARGE_BASE) else SHARE_TOL_SMALL
-    if statistic == "mean":
-        return MEAN_TOL
-    if statistic in {"count", "rank", "n_selected"}:
-        return 0.0
-    return float("nan")
+    kind = statistics.STATISTICS.get(statistic)
+    return float("nan") if kind is None else kind.tolerance(base)
 
 
-class _Absent(Exception):
-    """Raised inside a row's computation when what it needs is not in the data."""
+_Absent = statistics.Absent
+_GENERIC = statistics.Statistic()  # the checks every statistic shares, for a row naming an unknown one
 
 
 class _Evaluator:
@@ -448,7 +437,8 @@ class _Evaluator:
             if isinstance(self._models, Exception):
                 raise _Absent(f"calaim.stats.models not available ({type(self._models).__name__})")
             try:
-                self._fits[model_id] = self._models.fit(self.frame, model_id)
+                weighted = {"weight": self.weight} if self.weight else {}  # unweighted: the plain call
+                self._fits[model_id] = self._models.fit(self.frame, model_id, **weighted)
             except Exception as exc:
                 self._fits[model_id] = f"model {model_id!r} could not be fitted: {exc}"
         table = self._fits[model_id]
@@ -470,73 +460,20 @@ class _Evaluator:
 
     # ---------------------------------------------------------------- one row
     def row(self, r: dict) -> dict:
-        """Reproduced value, base, CI inputs; raises _Absent when something is missing."""
-        stat, agg = r["statistic"], r["aggregate"]
+        """Reproduced value, base, CI inputs; raises _Absent when something is missing. The row's
+        statistic class (:mod:`calaim.stats.statistics`) does the computing."""
+        kind = statistics.get(r["statistic"])
+        agg = r["aggregate"]
         items = [i for i in r["item"].split("|") if i] if r["item"] else []
         out = {"reproduced": np.nan, "base": np.nan, "ci_low": np.nan, "ci_high": np.nan, "k": np.nan, "note": ""}
         pick = (np.nanargmin if agg == "min" else np.nanargmax) if agg else None
-
-        if stat == "odds_ratio":
-            mids = [m for m in r["model"].split("|") if m]
-            fits = [self.odds_ratio(m, r["term"]) for m in mids]
-            j = int(pick([f[0] for f in fits])) if pick else 0
-            orr, lo, hi, n = fits[j]
-            out.update(reproduced=orr, ci_low=lo, ci_high=hi, base=n)
-            if len(mids) > 1:
-                out["note"] = f"{agg} over {len(mids)} models: {mids[j]}"
-            return out
-
-        mask = self.mask(r["population"], r["subgroup"])
-        codes = parse_codes(r["codes"])
-        exclude = parse_codes(r["exclude_codes"])
-
-        if stat == "count":
-            if not items:
-                w = None if self.weight is None else self.arr(self.weight)[mask]
-                e = estimate.count(np.ones(int(mask.sum())), policy=self.policy, weights=w)
-            else:
-                v, w = self.answered_w(items[0], mask, exclude)
-                e = estimate.count(v, codes or None, self.policy, w)
-            out.update(reproduced=e.value, base=e.base, estimate=e)
-            return out
-
-        if stat == "n_selected":
-            item = items[0]
-            cols = [c for c in self.cb.columns_of(item) if c in self.frame.columns] if item in self.cb.items else []
-            if not cols:
-                raise _Absent(f"no option of {item!r} in data")
-            chosen = sum(bool(np.any(self.arr(c)[mask] == 1)) for c in cols)
-            out.update(reproduced=float(chosen), base=int(mask.sum()))
-            return out
-
-        if stat == "rank":
-            item = items[0]
-            self.arr(item)
-            cols = self.options_of(item)
-            shares = {c: self.share(c, codes or (1.0,), mask, exclude) for c in cols}
-            own = shares[item].value
-            if np.isnan(own):
-                raise _Absent("empty base")
-            higher = sum(1 for c, e in shares.items() if c != item and not np.isnan(e.value) and e.value > own + 1e-12)
-            out.update(reproduced=float(1 + higher), base=shares[item].base)
-            return out
-
-        if stat in {"share", "mean"}:
-            compute = self.share if stat == "share" else (lambda it, _codes, m, ex: self.mean(it, m, ex))
-            results = [compute(it, codes, mask, exclude) for it in items]
-            values = [e.value for e in results]
-            if all(np.isnan(values)):
-                raise _Absent("empty base")
-            j = int(pick(values)) if pick else 0
-            e = results[j]
-            out.update(reproduced=e.value, base=e.base, k=e.count, ci_low=e.ci_low, ci_high=e.ci_high, estimate=e)
-            if agg:
-                empty = [it for it, x in zip(items, results, strict=True) if np.isnan(x.value)]
-                out["note"] = f"{agg} over {len(items)} items: {items[j]}"
-                if empty:
-                    out["note"] += f"; empty: {', '.join(empty)}"
-            return out
-        raise _Absent(f"statistic {stat!r} cannot be evaluated")
+        mask = codes = exclude = None
+        if not kind.uses_models:
+            mask = self.mask(r["population"], r["subgroup"])
+            codes = parse_codes(r["codes"])
+            exclude = parse_codes(r["exclude_codes"])
+        out.update(kind.compute(self, r, items, mask, codes, exclude, pick))
+        return out
 
 
 def _compare(
@@ -615,8 +552,8 @@ def evaluate(
             )
         }
         rec["comparison"] = r["comparison"] or "eq"
-        stat = r["statistic"]
-        if stat == "context":
+        kind = statistics.STATISTICS.get(r["statistic"])
+        if kind is not None and not kind.evaluated:  # context rows: facts about the study
             rec.update(
                 reproduced=np.nan,
                 base=np.nan,
@@ -681,16 +618,15 @@ def evaluate(
             status.append(row.status)
             suppressed.append(False)
             continue
-        t = reg_tol[i] if not np.isnan(reg_tol[i]) else default_tolerance(row.statistic, row.base)
-        use_ci = row.statistic == "odds_ratio" and np.isnan(reg_tol[i])
+        kind = statistics.get(row.statistic)
+        t = reg_tol[i] if not np.isnan(reg_tol[i]) else kind.tolerance(row.base)
+        use_ci = kind.matches_by_ci and np.isnan(reg_tol[i])
         directional = row.comparison != "eq"
         ok = _compare(row.comparison, row.reproduced, row.published, t, (row.ci_low, row.ci_high), use_ci)
         tol.append(np.nan if (directional or use_ci) else t)
-        if estimates[i] is not None:  # shares, means and counts: the kernel's rules
-            small = estimates[i].suppressed
-        else:  # ranks and odds ratios need min_base; any estimate on a tiny base is suppressed
-            small = row.statistic in {"rank", "odds_ratio"} and (pd.isna(row.base) or row.base < min_base)
-            small = small or tiny(row.base)
+        # shares, means and counts: the kernel's rules; ranks and odds ratios need min_base; any
+        # estimate on a tiny base is suppressed (each statistic's class says which)
+        small = kind.suppressed(row.base, estimates[i], min_base, tiny)
         # a suppressed estimate is never compared in the open: match / miss would tell the hidden value
         status.append("suppressed" if small else ("match" if ok else "miss"))
         suppressed.append(bool(small))

@@ -22,6 +22,15 @@ McFadden's pseudo-R2, AUC) and average marginal effects in percentage points;
 paper's suggested path size / nonprofit status -> pilot participation -> CalAIM participation
 (in :mod:`calaim.stats.mediation`, with batched bootstrap refits).
 
+With a survey ``weight`` (a column name; ``calaim build --weight``), the ML estimator becomes
+survey-weighted pseudo-maximum likelihood (the weighted score equations, solved by statsmodels'
+``GLM`` with the weights as ``var_weights``, a point-estimate device only) and its covariance is
+the design-based linearisation sandwich of :func:`calaim.stats.weights.glm_covariance`, the one R's ``svyglm``
+computes for ``svydesign(id = ~1, weights = ~w)``; tests use t on the design's residual degrees of
+freedom, as ``summary.svyglm`` does. The frequency-weight (model-based) standard errors are never
+used: they would treat a weight of 3 as three independent respondents. The other estimators are
+not defined for weights here and return a ``problem``.
+
 Every fit drops incomplete rows listwise and says how many it dropped. A fit that cannot give
 meaningful odds ratios (perfect or quasi-complete separation, non-convergence, a singular
 design or Hessian, no complete cases, an outcome that does not vary) returns its rows with
@@ -37,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from patsy import PatsyError
 from scipy import stats
@@ -48,6 +58,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from calaim.data import recode
+from calaim.stats import weights as survey_weights
 from calaim.stats.firth import FirthResult, firth_logit, profile_interval, profile_test
 
 Z95 = float(stats.norm.ppf(0.975))  # 1.959964...: the normal quantile behind the 95% Wald CI
@@ -98,6 +109,9 @@ ESTIMATORS = {
     "firth_wald": "Firth penalized likelihood, Wald CI and test",
 }
 ROBUST_COV = "HC3"  # what estimator="robust" computes, by :func:`hc_covariance` (not statsmodels)
+#: What the ``estimator`` column says for a survey-weighted ML fit.
+WEIGHTED = "ml_weighted"
+WEIGHTED_LABEL = "survey-weighted pseudo-ML, design-based (linearisation) standard errors"
 
 
 @dataclass(frozen=True)
@@ -318,21 +332,32 @@ def hc_covariance(X, y, p, kind: str = "HC3") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- fit statistics
-def auc(y, p) -> float:
+def auc(y, p, w=None) -> float:
     """Area under the ROC curve: the chance that a random case with y = 1 gets a higher
     predicted probability than a random case with y = 0 (ties count half), i.e. the
-    Mann-Whitney U statistic divided by n1 * n0."""
+    Mann-Whitney U statistic divided by n1 * n0. With weights ``w`` each pair counts
+    ``w_i w_j`` (the weighted AUC; equal weights give the unweighted one)."""
     y = np.asarray(y, dtype=float)
     p = np.asarray(p, dtype=float)
     pos, neg = p[y == 1], p[y == 0]
     if len(pos) == 0 or len(neg) == 0:
         return float("nan")
-    return float(stats.mannwhitneyu(pos, neg, alternative="two-sided").statistic / (len(pos) * len(neg)))
+    if w is None:
+        return float(stats.mannwhitneyu(pos, neg, alternative="two-sided").statistic / (len(pos) * len(neg)))
+    w = np.asarray(w, dtype=float)
+    wpos, wneg = w[y == 1], w[y == 0]
+    order = np.argsort(neg, kind="stable")
+    neg, wneg = neg[order], wneg[order]
+    below = np.concatenate([[0.0], np.cumsum(wneg)])
+    lo = below[np.searchsorted(neg, pos, side="left")]  # negative weight strictly below each positive
+    tie = below[np.searchsorted(neg, pos, side="right")] - lo
+    return float(np.sum(wpos * (lo + 0.5 * tie)) / (wpos.sum() * wneg.sum()))
 
 
-def _null_loglik(y: np.ndarray) -> float:
-    k, n = float(np.sum(y)), float(len(y))
-    if k in (0.0, n):
+def _null_loglik(y: np.ndarray, w=None) -> float:
+    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=float)
+    k, n = float(np.sum(w * y)), float(np.sum(w))
+    if np.all(y == 1) or np.all(y == 0):
         return 0.0
     return k * np.log(k / n) + (n - k) * np.log(1 - k / n)
 
@@ -345,6 +370,9 @@ class FitResult:
     stats: dict
     result: object = None  # the statsmodels results (ML) or a FirthResult; None when no fit
     data: pd.DataFrame | None = None  # the rows used (after listwise deletion)
+    weight: str | None = None  # the survey-weight column of a weighted fit (in ``data``)
+    cov: np.ndarray | None = None  # a weighted fit's linearisation covariance
+    df_resid: int | None = None  # a weighted fit's residual degrees of freedom
 
     @property
     def ok(self) -> bool:
@@ -361,17 +389,27 @@ STAT_LABELS = {
 }
 
 
-def _stats(y, p_hat, loglik, *, n_dropped, converged) -> dict:
+def _stats(y, p_hat, loglik, *, n_dropped, converged, w=None) -> dict:
+    """Fit statistics; with weights ``w`` the pseudo-R2 compares weighted log-likelihoods, the AUC
+    is weighted and the effective n is added (n and events stay unweighted counts)."""
     y = np.asarray(y, dtype=float)
-    ll0 = _null_loglik(y)
-    return {
+    ll0 = _null_loglik(y, w)
+    out = {
         "n": int(len(y)),
         "events": int(np.sum(y)),
         "n_dropped": int(n_dropped),
         "pseudo_r2": float(1 - loglik / ll0) if ll0 < 0 else float("nan"),
-        "auc": auc(y, p_hat),
+        "auc": auc(y, p_hat, w),
         "converged": bool(converged),
     }
+    if w is not None:
+        out["effective_n"] = survey_weights.effective_n(w)
+    return out
+
+
+def _weighted_loglik(y, p, w) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.sum(w * (y * np.log(p) + (1 - y) * np.log1p(-p))))
 
 
 # --------------------------------------------------------------------------- fitting
@@ -384,6 +422,7 @@ def _fit(
     intercept: bool = False,
     terms: list[str] | None = None,
     estimator: str = "ml",
+    weight: str | None = None,
 ) -> FitResult:
     if estimator not in ESTIMATORS:
         raise ValueError(f"unknown estimator {estimator!r}; known: {', '.join(ESTIMATORS)}")
@@ -392,12 +431,21 @@ def _fit(
     variables = formula_variables(formula, frame.columns)
     if outcome not in frame.columns:
         raise KeyError(f"outcome column {outcome!r} is not in the data")
+    weight = weight or None
+    if weight is not None and weight not in frame.columns:
+        raise KeyError(f"weight column {weight!r} is not in the data")
     data = frame.loc[mask, variables]
     complete = data.notna().all(axis=1)
     used = _model_frame(data.loc[complete])
     n_base, n = int(mask.sum()), int(complete.sum())
+    w = None
+    if weight is not None:
+        rows = frame.index[mask][complete.to_numpy()]
+        w = survey_weights.check_weights(frame.loc[rows, weight], weight, rows=[f"row {r}" for r in rows])
+        used = used.assign(**{weight: w}) if weight not in used.columns else used
+    label = WEIGHTED if (weight is not None and estimator == "ml") else estimator
     info = dict(
-        model=model if model is not None else formula, outcome=outcome, n=n, n_dropped=n_base - n, estimator=estimator
+        model=model if model is not None else formula, outcome=outcome, n=n, n_dropped=n_base - n, estimator=label
     )
     expected = list(terms or [])
     no_stats = {
@@ -419,6 +467,8 @@ def _fit(
         raise ValueError(f"outcome {outcome!r} must be coded 0/1, found {sorted(y.unique())[:5]}")
     if y.nunique() < 2:
         return failed(f"outcome does not vary (all {int(y.iloc[0])})")
+    if weight is not None and estimator != "ml":
+        return failed(f"{ESTIMATORS[estimator]} is not available with a survey weight")
 
     try:
         mod = smf.logit(formula, data=used)
@@ -471,12 +521,37 @@ def _fit(
         ):
             warnings.simplefilter("always")
             try:
-                res = mod.fit(method="newton", maxiter=MAXITER, disp=False)
+                if w is None or np.all(w == w[0]):
+                    # equal weights: the same estimating equations, solved the unweighted way so
+                    # that the estimates are the unweighted ones to the last bit
+                    res = mod.fit(method="newton", maxiter=MAXITER, disp=False)
+                else:
+                    # the weights (scaled to mean 1, as svyglm does) only define the estimating
+                    # equations; the covariance below is the design-based one
+                    exog = pd.DataFrame(mod.exog, columns=names)
+                    glm = sm.GLM(mod.endog, exog, family=sm.families.Binomial(), var_weights=w / w.mean())
+                    res = glm.fit(method="IRLS", maxiter=MAXITER, tol=1e-12)
             except PerfectSeparationError:
                 problems.append("perfect separation")
             except np.linalg.LinAlgError:
                 problems.append("singular Hessian (separation or collinearity)")
-            if res is not None:
+            design = None
+            if res is not None and w is not None:
+                params = pd.Series(np.asarray(res.params), index=names)
+                p_hat = np.asarray(res.predict())
+                try:
+                    design = survey_weights.glm_covariance(mod.exog, mod.endog, p_hat, w)
+                except np.linalg.LinAlgError:
+                    design = survey_weights.GLMCovariance(np.full((len(names), len(names)), np.nan), 0)
+                bse = pd.Series(np.sqrt(np.diag(design.cov)), index=names)
+                df_t = max(design.df, 1)
+                pvalues = pd.Series(2 * stats.t.sf(np.abs(params / bse), df_t), index=names)
+                q = float(stats.t.ppf(0.975, df_t))
+                ci = pd.DataFrame({0: params - q * bse, 1: params + q * bse})
+                glm_fit = isinstance(res.model, sm.GLM)
+                converged = bool(res.converged if glm_fit else res.mle_retvals.get("converged", True))
+                loglik = _weighted_loglik(np.asarray(mod.endog), p_hat, w)
+            elif res is not None:
                 params, bse, pvalues = res.params, res.bse, res.pvalues
                 ci = res.conf_int(alpha=0.05)
                 p_hat = np.asarray(res.predict())
@@ -510,7 +585,7 @@ def _fit(
             problems.append("non-convergence")
         if problems:
             return failed("; ".join(dict.fromkeys(problems)), converged=converged)
-        fit_stats = _stats(mod.endog, p_hat, loglik, n_dropped=n_base - n, converged=converged)
+        fit_stats = _stats(mod.endog, p_hat, loglik, n_dropped=n_base - n, converged=converged, w=w)
         result, n_used = res, int(res.nobs)
 
     rows = []
@@ -535,12 +610,14 @@ def _fit(
                 "reference": reference,
                 "converged": converged,
                 "problem": None,
-                "estimator": estimator,
+                "estimator": info["estimator"],
             }
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
     table = _order(table, (["intercept"] if intercept else []) + expected)
-    return FitResult(table, fit_stats, result, used)
+    if w is None:
+        return FitResult(table, fit_stats, result, used)
+    return FitResult(table, fit_stats, result, used, weight, design.cov, design.df)
 
 
 def fit_formula(
@@ -552,6 +629,7 @@ def fit_formula(
     intercept: bool = False,
     terms: list[str] | None = None,
     estimator: str = "ml",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Fit ``formula`` by logistic regression on the rows of ``population``.
 
@@ -569,8 +647,16 @@ def fit_formula(
     ``n_dropped``, ``reference`` (the comparison group in words), ``converged``, ``problem``
     (missing when the fit is sound) and ``estimator``. ``terms``, if given, is the expected term
     order (and the rows returned when the model cannot even be set up).
+
+    ``weight`` names a survey-weight column (None or '': unweighted): the ML fit is then
+    survey-weighted with design-based standard errors and t tests (see the module docstring and
+    :func:`calaim.stats.weights.glm_covariance`); its ``estimator`` column reads :data:`WEIGHTED` and ``n`` stays
+    the unweighted count of respondents used. A weight must be a finite number above 0 for every
+    row used (else :class:`calaim.stats.weights.WeightError`).
     """
-    return _fit(frame, formula, population, model=model, intercept=intercept, terms=terms, estimator=estimator).table
+    return _fit(
+        frame, formula, population, model=model, intercept=intercept, terms=terms, estimator=estimator, weight=weight
+    ).table
 
 
 def _spec(model_id: str) -> ModelSpec:
@@ -580,8 +666,11 @@ def _spec(model_id: str) -> ModelSpec:
         raise KeyError(f"unknown model {model_id!r}; known: {', '.join(MODELS)}") from None
 
 
-def fit_details(frame: pd.DataFrame, model_id: str, *, estimator: str = "ml", intercept: bool = False) -> FitResult:
-    """One of :data:`MODELS` with its fit statistics (see :class:`FitResult`)."""
+def fit_details(
+    frame: pd.DataFrame, model_id: str, *, estimator: str = "ml", intercept: bool = False, weight: str | None = None
+) -> FitResult:
+    """One of :data:`MODELS` with its fit statistics (see :class:`FitResult`); ``weight`` as in
+    :func:`fit_formula`."""
     spec = _spec(model_id)
     frame = with_population(frame, spec.population)
     missing = [c for c in (spec.outcome, *spec.predictors) if c not in frame.columns]
@@ -594,45 +683,59 @@ def fit_details(frame: pd.DataFrame, model_id: str, *, estimator: str = "ml", in
             n=0,
             n_dropped=n_base,
             problem=f"not in this data set: {', '.join(missing)}",
-            estimator=estimator,
+            estimator=WEIGHTED if (weight and estimator == "ml") else estimator,
         )
         return FitResult(
             table,
             {"n": 0, "events": np.nan, "n_dropped": n_base, "pseudo_r2": np.nan, "auc": np.nan, "converged": False},
         )
     return _fit(
-        frame, spec.formula, spec.population, model=model_id, intercept=intercept, terms=spec.terms, estimator=estimator
+        frame,
+        spec.formula,
+        spec.population,
+        model=model_id,
+        intercept=intercept,
+        terms=spec.terms,
+        estimator=estimator,
+        weight=weight,
     )
 
 
-def fit(frame: pd.DataFrame, model_id: str, *, intercept: bool = False, estimator: str = "ml") -> pd.DataFrame:
+def fit(
+    frame: pd.DataFrame, model_id: str, *, intercept: bool = False, estimator: str = "ml", weight: str | None = None
+) -> pd.DataFrame:
     """Fit one of :data:`MODELS` on a frame from :func:`calaim.data.recode.derive` (a raw frame is
     derived first) and return its tidy odds-ratio table (see :func:`fit_formula`)."""
-    return fit_details(frame, model_id, estimator=estimator, intercept=intercept).table
+    return fit_details(frame, model_id, estimator=estimator, intercept=intercept, weight=weight).table
 
 
-def fit_all(frame: pd.DataFrame, model_ids=None, *, estimator: str = "ml") -> pd.DataFrame:
+def fit_all(frame: pd.DataFrame, model_ids=None, *, estimator: str = "ml", weight: str | None = None) -> pd.DataFrame:
     """:func:`fit` for several models (default: all of :data:`MODELS`), stacked."""
     ids = list(model_ids) if model_ids is not None else list(MODELS)
     if ids:
         first = MODELS[ids[0]].population
         frame = with_population(frame, first)
-    return pd.concat([fit(frame, m, estimator=estimator) for m in ids], ignore_index=True)
+    return pd.concat([fit(frame, m, estimator=estimator, weight=weight) for m in ids], ignore_index=True)
 
 
-def fit_statistics(frame: pd.DataFrame, model_ids=None, *, estimator: str = "ml") -> pd.DataFrame:
+def fit_statistics(
+    frame: pd.DataFrame, model_ids=None, *, estimator: str = "ml", weight: str | None = None
+) -> pd.DataFrame:
     """One row of fit statistics (n, events, dropped, pseudo-R2, AUC) per model."""
     ids = list(model_ids) if model_ids is not None else list(MODELS)
-    rows = [{"model": m, **fit_details(frame, m, estimator=estimator).stats} for m in ids]
+    rows = [{"model": m, **fit_details(frame, m, estimator=estimator, weight=weight).stats} for m in ids]
     return pd.DataFrame(rows).set_index("model")
 
 
-def compare_estimators(frame: pd.DataFrame, model_id: str, estimators=tuple(ESTIMATORS)) -> pd.DataFrame:
+def compare_estimators(
+    frame: pd.DataFrame, model_id: str, estimators=tuple(ESTIMATORS), weight: str | None = None
+) -> pd.DataFrame:
     """Odds ratios and 95% CIs of one model under several estimators, one row per term and a
-    column group per estimator (``OR``, ``low``, ``high``, ``p``)."""
+    column group per estimator (``OR``, ``low``, ``high``, ``p``); with a ``weight`` only ``ml``
+    (survey-weighted) has estimates."""
     parts = {}
     for est in estimators:
-        t = fit(frame, model_id, estimator=est).set_index("term")
+        t = fit(frame, model_id, estimator=est, weight=weight).set_index("term")
         parts[est] = t[["odds_ratio", "ci_low", "ci_high", "p_value"]].rename(
             columns={"odds_ratio": "OR", "ci_low": "low", "ci_high": "high", "p_value": "p"}
         )
@@ -650,6 +753,8 @@ def marginal_effects(fitted: FitResult) -> pd.DataFrame:
     res = fitted.result
     if res is None or isinstance(res, FirthResult):
         raise ValueError("marginal effects need a successful maximum-likelihood fit")
+    if fitted.weight is not None:
+        return _weighted_effects(fitted)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         frame = res.get_margeff(at="overall", method="dydx", dummy=True).summary_frame(alpha=0.05)
@@ -667,3 +772,36 @@ def marginal_effects(fitted: FitResult) -> pd.DataFrame:
         }
     )
     return out.reset_index(drop=True)
+
+
+def _weighted_effects(fitted: FitResult) -> pd.DataFrame:
+    """:func:`marginal_effects` of a survey-weighted fit: the same average changes (or derivatives,
+    for a predictor that is not 0/1), averaged with the weights, with delta-method standard errors
+    from the fit's design-based covariance and t limits on its residual degrees of freedom."""
+    res = fitted.result
+    X, b, names = np.asarray(res.model.exog, dtype=float), np.asarray(res.params), list(res.model.exog_names)
+    w = fitted.data[fitted.weight].to_numpy(float)
+    w = w / w.sum()
+    df_t = max(int(fitted.df_resid or 1), 1)
+    q = float(stats.t.ppf(0.975, df_t))
+    rows = []
+    for j, name in enumerate(names):
+        if name == "Intercept":
+            continue
+        if set(np.unique(X[:, j])) <= {0.0, 1.0}:
+            x1, x0 = X.copy(), X.copy()
+            x1[:, j], x0[:, j] = 1.0, 0.0
+            p1, p0 = 1 / (1 + np.exp(-(x1 @ b))), 1 / (1 + np.exp(-(x0 @ b)))
+            ame = float(w @ (p1 - p0))
+            grad = (w * p1 * (1 - p1)) @ x1 - (w * p0 * (1 - p0)) @ x0
+        else:
+            p = 1 / (1 + np.exp(-(X @ b)))
+            f = p * (1 - p)
+            ame = float(b[j] * (w @ f))
+            grad = b[j] * ((w * f * (1 - 2 * p)) @ X)
+            grad[j] += w @ f
+        se = float(np.sqrt(grad @ fitted.cov @ grad))
+        p_value = float(2 * stats.t.sf(abs(ame / se), df_t))
+        rows.append((_friendly(name)[0], 100 * ame, 100 * (ame - q * se), 100 * (ame + q * se), p_value))
+    out = pd.DataFrame(rows, columns=["term", "ame_pp", "ci_low_pp", "ci_high_pp", "p_value"])
+    return _order(out, list(fitted.table["term"]))

@@ -83,16 +83,65 @@ def weights_of(frame: pd.DataFrame, mask=None) -> np.ndarray | None:
     return pd.to_numeric(w, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def suppress_count(k):
-    """``k`` (a number of respondents; scalar, array or Series), with the counts the policy
-    forbids showing replaced by NaN. For counts a notebook computes itself."""
+def suppress_count(k, policy: DisclosurePolicy | None = None):
+    """``k`` (a number of respondents; scalar, array, Series or a frame of counts such as a
+    crosstab), with the counts the policy (the one in force unless ``policy`` is given) forbids
+    showing replaced by NaN. For counts a notebook computes itself; :func:`release` for tables."""
+    pol = _policy if policy is None else policy
     if np.isscalar(k):
-        return np.nan if _policy.small(k) else k
-    values = np.asarray(k, dtype=float)
-    hidden = (values > 0) & (values < _policy.min_count)
+        return np.nan if pol.small(k) else k
     if isinstance(k, (pd.Series, pd.DataFrame)):
-        return k.astype(float).mask(hidden)
-    return np.where(hidden, np.nan, values)
+        values = k.apply(pd.to_numeric, errors="coerce") if isinstance(k, pd.DataFrame) else pd.to_numeric(k)
+        values = values.astype(float)
+        return values.mask((values > 0) & (values < pol.min_count))
+    values = np.asarray(k, dtype=float)
+    return np.where((values > 0) & (values < pol.min_count), np.nan, values)
+
+
+def release(
+    frame: pd.DataFrame,
+    counts: Iterable[str] = (),
+    estimates: Mapping | None = None,
+    min_base: int | None = None,
+    policy: DisclosurePolicy | None = None,
+) -> pd.DataFrame:
+    """The released form of a table a notebook builds itself (a crosstab, a distribution, the
+    data of a figure): the same rules as the estimate kernel's, declared per column.
+
+    ``counts`` are columns of respondent counts: each goes through :func:`suppress_count`.
+    ``estimates`` maps an estimate column (or a tuple of columns: value, CI ends, text) to what
+    it rests on, ``(base, count)``: the column of its base (None when the table has none, as for
+    a share of all completes) and of the respondents it counts (None for a mean). An estimate is
+    blanked (NaN, or "–" in a text column) where its base is below ``min_base``, or where the
+    policy hides its base, its count or base minus count (from which the count follows). The
+    decision uses the values before any count is hidden. ``policy``: the one in force unless given.
+    """
+    pol = _policy if policy is None else policy
+    out = frame.copy()
+    for cols, rests in (estimates or {}).items():
+        base, count = (rests, None) if isinstance(rests, str) or rests is None else tuple(rests)
+        hide = pd.Series(False, index=frame.index)
+        b = pd.to_numeric(frame[base], errors="coerce") if base is not None else None
+        k = pd.to_numeric(frame[count], errors="coerce") if count is not None else None
+        if b is not None:
+            if min_base is not None:
+                hide |= b < min_base
+            hide |= b.map(pol.small).astype(bool)
+        if k is not None:
+            hide |= k.map(pol.small).astype(bool)
+            if b is not None:
+                hide |= (b - k).map(pol.small).astype(bool)
+        for c in [cols] if isinstance(cols, str) else list(cols):
+            if pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]):
+                out[c] = out[c].astype(float).mask(hide)
+            elif pd.api.types.is_string_dtype(out[c]):
+                out[c] = out[c].mask(hide, "–")
+            else:
+                out[c] = out[c].astype(object).mask(hide, "–")
+    for c in counts:
+        shown = suppress_count(frame[c], pol)
+        out[c] = shown.astype("Int64") if pd.api.types.is_integer_dtype(frame[c]) else shown  # whole numbers stay so
+    return out
 
 
 def _codes(codes) -> list[float]:

@@ -16,7 +16,9 @@ module holds what every weighted estimate needs:
   :class:`WeightSummary`;
 * :func:`linearised_mean`: the weighted (ratio) mean with its Taylor-linearisation standard
   error, optionally stratified with a finite-population correction (the form R's survey
-  package uses for ``svymean``; :mod:`calaim.stats.estimate` calls it without strata).
+  package uses for ``svymean``; :mod:`calaim.stats.estimate` calls it without strata);
+* :func:`glm_covariance`: the same linearisation for survey-weighted logistic regression
+  coefficients (R's ``svyglm``), used by :mod:`calaim.stats.models` under a weight.
 
 All functions are pure: no I/O, no printing, no globals.
 """
@@ -174,3 +176,124 @@ def linearised_mean(y, w, strata=None, fpc=None) -> LinearisedMean:
             vh *= 1 - nh / float(np.asarray(fpc, dtype=float)[sel][0])
         var += vh
     return LinearisedMean(m, math.sqrt(var), n - int(np.unique(labels).size))
+
+
+@dataclass(frozen=True)
+class GLMCovariance:
+    """The linearisation covariance of survey-weighted GLM estimates and the design's residual
+    degrees of freedom (respondents minus strata minus coefficients plus one, R's
+    ``df.residual`` of ``svyglm``)."""
+
+    cov: np.ndarray
+    df: int
+
+
+def glm_covariance(X, y, p, w, strata=None, fpc=None) -> GLMCovariance:
+    """Design-based ("sandwich") covariance of survey-weighted logistic estimates.
+
+    With the bread ``B = (X' diag(w p (1 - p)) X)^-1`` and each respondent's influence
+    ``u_i = B x_i w_i (y_i - p_i)``, the covariance is the with-replacement variance of the total
+    of the ``u_i``: ``sum_h (1 - n_h / N_h) n_h / (n_h - 1) sum_{i in h} (u_i - ubar_h)(u_i - ubar_h)'``
+    over strata ``h`` (one stratum and no finite-population correction by default). Without
+    strata the ``u_i`` sum to zero at the estimate, so this is ``n / (n - 1)`` times the HC0
+    sandwich ``B (sum_i w_i^2 e_i^2 x_i x_i') B``: R survey's ``svy.varcoef`` for
+    ``svydesign(id = ~1, strata = ..., weights = ..., fpc = ...)``, one respondent per PSU. The
+    scale of ``w`` cancels. ``fpc`` is the stratum population size ``N_h`` of each respondent.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    w = np.asarray(w, dtype=float)
+    n, k = X.shape
+    bread = np.linalg.inv(X.T @ (X * (w * p * (1.0 - p))[:, None]))
+    u = (X * (w * (y - p))[:, None]) @ bread
+    labels = np.zeros(n, dtype=int) if strata is None else pd.factorize(pd.Series(strata))[0]
+    cov = np.zeros((k, k))
+    groups = np.unique(labels)
+    for h in groups:
+        sel = labels == h
+        nh = int(sel.sum())
+        if nh < 2:
+            return GLMCovariance(np.full((k, k), np.nan), 0)
+        c = u[sel] - u[sel].mean(axis=0)
+        vh = nh / (nh - 1) * (c.T @ c)
+        if fpc is not None:
+            vh = vh * (1.0 - nh / float(np.asarray(fpc, dtype=float)[sel][0]))
+        cov += vh
+    return GLMCovariance(cov, int(n - groups.size - k + 1))
+
+
+@dataclass(frozen=True)
+class RaoScott:
+    """Pearson's X^2 of a weighted r x c table with Rao and Scott's corrections.
+
+    ``pearson`` is X^2 on the weighted table scaled to the n respondents, ``df`` = (r - 1)(c - 1);
+    ``deltas`` are the generalised design effects (eigenvalues of Delta). First order:
+    ``chisq`` = X^2 / mean(delta) on ``df`` (``p_chisq``). Second order: ``f`` = X^2 / trace(Delta)
+    on an F with ``ndf`` = trace(Delta)^2 / trace(Delta^2) and ``ddf`` = ndf * (n - 1) (``p_f``),
+    R survey's default for ``svychisq``."""
+
+    pearson: float
+    df: int
+    deltas: tuple[float, ...]
+    chisq: float
+    p_chisq: float
+    f: float
+    ndf: float
+    ddf: float
+    p_f: float
+    n: int
+
+
+def rao_scott(rows, cols, w) -> RaoScott:
+    """Rao-Scott corrected chi-square test of independence of ``rows`` and ``cols`` (one label per
+    respondent) under weights ``w``, for a design of independent respondents without strata.
+
+    The cell proportions p are weighted means of the cell indicators, their covariance V the
+    linearisation one of :func:`linearised_mean` (n / (n - 1) times the sum of outer products of
+    w_i (indicator_i - p) / sum(w)); with C the interaction contrasts made orthogonal to the main
+    effects and D = diag(p), Delta = (C' D^-1 C / n)^-1 C' D^-1 V D^-1 C, as in R survey's
+    ``svychisq`` (Rao and Scott 1984)."""
+    from scipy import stats  # noqa: PLC0415  (only the tests of tables need it)
+
+    r_codes, r = np.unique(np.asarray(rows), return_inverse=True)
+    c_codes, c = np.unique(np.asarray(cols), return_inverse=True)
+    w = np.asarray(w, dtype=float)
+    n, nr, nc = w.size, r_codes.size, c_codes.size
+    if nr < 2 or nc < 2 or n < 2:
+        raise ValueError("a test of independence needs two rows, two columns and two respondents")
+    cell = r + nr * c
+    m = np.zeros((n, nr * nc))
+    m[np.arange(n), cell] = 1.0
+    p = w @ m / w.sum()
+    z = w[:, None] * (m - p) / w.sum()
+    v = n / (n - 1) * (z.T @ z)
+    grid_r, grid_c = np.tile(np.arange(nr), nc), np.repeat(np.arange(nc), nr)
+    row_d = (grid_r[:, None] == np.arange(1, nr)).astype(float)
+    col_d = (grid_c[:, None] == np.arange(1, nc)).astype(float)
+    x1 = np.column_stack([np.ones(nr * nc), row_d, col_d])
+    x12 = np.column_stack([row_d[:, i] * col_d[:, j] for j in range(nc - 1) for i in range(nr - 1)])
+    cmat = x12 - x1 @ np.linalg.lstsq(x1, x12, rcond=None)[0]
+    inv_d = np.diag(np.where(p > 0, 1 / np.where(p > 0, p, 1), 0.0))
+    denom = cmat.T @ (inv_d / n) @ cmat
+    delta = np.linalg.solve(denom, cmat.T @ inv_d @ v @ inv_d @ cmat)
+    table = (p * n).reshape(nc, nr).T
+    x2 = float(stats.chi2_contingency(table, correction=False).statistic)
+    df = (nr - 1) * (nc - 1)
+    tr, tr2 = float(np.trace(delta)), float(np.trace(delta @ delta))
+    ndf = tr * tr / tr2
+    chisq = x2 / (tr / df)
+    f = x2 / tr
+    eig = tuple(sorted(float(e) for e in np.linalg.eigvals(delta).real))
+    return RaoScott(
+        x2,
+        df,
+        eig,
+        chisq,
+        float(stats.chi2.sf(chisq, df)),
+        f,
+        ndf,
+        ndf * (n - 1),
+        float(stats.f.sf(f, ndf, ndf * (n - 1))),
+        n,
+    )

@@ -65,6 +65,7 @@ from scipy import optimize
 
 from calaim import DATA_DIR
 from calaim.data.codebook import Codebook, load
+from calaim.synth import stated
 
 DEFAULT_N = 1196
 DEFAULT_SEED = 20231124
@@ -1988,7 +1989,7 @@ def _latents(g: _Generator) -> None:
     f = lambda name: np.nan_to_num(g.v(name))  # noqa: E731
     g.latent["attitude"] = (
         r("attitude")
-        + 0.9 * f("sector_mcp")
+        + stated.MCP_ATTITUDE * f("sector_mcp")
         - 0.35 * f("sector_bh")
         + 0.45 * f("fam_very")
         - 0.5 * f("fam_little")
@@ -2022,28 +2023,43 @@ def _stage_items(g: _Generator) -> None:
     cb = g.cb
     for col in cb.columns_of("goal"):
         g.run(col, comp)
+    flags = {f: g.m(f) for f in stated.SECTOR_FLAGS if f in g.D}
     for item in ("served", "pof", "equity", "org_impact", "challenge"):
         for col in cb.columns_of(item):
             spec = _spec(cb, col, g.scales)
             off = _paper_offsets(g, col, spec.codes) if col in OUTCOME_OR else None
-            g.run(col, comp, offsets=off)
+            same = stated.same_share_targets(col, g.by_col.get(col, []), flags, comp, Target)
+            g.run(col, comp, offsets=off, direct=same + stated.spread_targets(col, comp, Target))
     _stage_success(g)
-    g.run("effectiveness", comp)
-    g.run("satisfaction", comp)
+    for col in ("effectiveness", "satisfaction"):
+        g.run(col, comp, direct=stated.rest_targets(col, g.by_col.get(col, []), flags, comp, Target))
     for col in cb.columns_of("resource"):
-        g.run(col, comp)
+        g.run(col, comp, direct=stated.spread_targets(col, comp, Target))
     for col in cb.columns_of("support"):
         g.run(col, comp)
     _cap_picks(g, cb.columns_of("support"), comp, 3)
     _stage_partner(g)
     for col in cb.columns_of("info_source"):
         g.run(col, comp)
-    for item in ("ecm_served", "ecm_referral", "ecm_decline_rate", "ecm_decline_reason"):
-        for col in cb.columns_of(item):
-            g.run(col, g.m("pop_ecm"))
-    for item in ("cs_served", "cs_referral", "cs_decline_rate", "cs_decline_reason"):
-        for col in cb.columns_of(item):
-            g.run(col, g.m("pop_cs"))
+    dual = g.m("pop_ecm") & g.m("pop_cs")
+    for name in sorted(set(stated.PAIRED.values())):
+        g.latent[f"paired:{name}"] = g.rng(f"latent:paired:{name}").standard_normal(g.n_all)
+    for prog in ("ecm", "cs"):
+        ans = g.m(f"pop_{prog}")
+        for item in (f"{prog}_served", f"{prog}_referral", f"{prog}_decline_rate", f"{prog}_decline_reason"):
+            for col in cb.columns_of(item):
+                spec = _spec(cb, col, g.scales)
+                if col in stated.PAIRED:
+                    spec = Spec(
+                        spec.codes,
+                        spec.q,
+                        list(stated.PAIRED_ORDER[stated.PAIRED[col]]),
+                        (),
+                        f"paired:{stated.PAIRED[col]}",
+                        stated.PAIRED_RHO,
+                    )
+                direct = stated.dual_targets(col, g.by_col.get(col, []), dual, ans, Target)
+                g.run(col, ans, spec=spec, offsets=_size_offsets(g, col, ans), direct=direct)
     g.run("mcp_contracts", g.m("pop_ecm_or_cs"))
     npl = g.m("pop_nonprovider_leaders")
     for item in ("nonprov_reason", "future_provide", "levers"):
@@ -2060,6 +2076,16 @@ def _stage_items(g: _Generator) -> None:
     hdp = g.m("pop_hdp")
     for col in ("hdp_poc", "hdp_support", "hdp_mcp_involvement"):
         g.run(col, hdp)
+
+
+def _size_offsets(g: _Generator, column: str, answer: np.ndarray) -> Offsets | None:
+    """The stated trend of ``column`` with organisation size (:data:`stated.SIZE_TREND`), or None."""
+    if column not in stated.SIZE_TREND:
+        return None
+    codes = _spec(g.cb, column, g.scales).codes
+    fte = g.cols["fte"]
+    table = stated.size_trend_table(codes, stated.SIZE_TREND[column], stated.mean_band(fte, answer))
+    return Offsets(stated.size_band_ids(fte), table)
 
 
 def _stage_success(g: _Generator) -> None:
@@ -2369,8 +2395,9 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
     n_all = len(df)
     n_comp = int((df["disposition"] == 1).sum())
     fits = pd.DataFrame(g.fits, columns=["targets", "column", "published", "fitted", "kind"])
-    used_ids = sorted({i for t in fits["targets"] for i in str(t).split(";") if i})
-    targeted_cols = sorted(set(fits["column"]) - {"_contracted"})
+    used_ids = sorted({i for t in fits["targets"] for i in str(t).split(";") if i and not i.startswith("stated:")})
+    published_fit = fits["targets"].map(lambda t: any(i and not i.startswith("stated:") for i in str(t).split(";")))
+    targeted_cols = sorted(set(fits.loc[published_fit, "column"]) - {"_contracted"})
     answer_cols = [
         c for c in cb.columns if c not in STRUCTURE_COLUMNS and c != cb.id_column and not c.startswith("county__")
     ]
@@ -2461,6 +2488,7 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
         "Each outcome's intercept is fitted with the item's overall and subgroup shares, so estimates on 355",
         "respondents scatter around the planted values as real estimates would.",
         "",
+        *_stated_lines(),
         "## What a published number pins down, and what is model fill",
         "",
         f"- The registry holds {n_rows} rows that are not context; {len(used_ids)} of them enter the fit as",
@@ -2489,6 +2517,50 @@ def notes_md(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _stated_lines() -> list[str]:
+    """The notes' section on the report's stated comparisons (calaim.synth.stated)."""
+    same = ", ".join(f"`{i}`" for ids in stated.SAME_IN_EVERY_SECTOR.values() for i in ids)
+    trend = ", ".join(f"{c} {b:g}" for c, b in stated.SIZE_TREND.items())
+    return [
+        "## The report's stated comparisons (planted)",
+        "",
+        "Margins alone leave comparisons to chance, so the generator also follows what the report says",
+        "about groups (`calaim.synth.stated`):",
+        "",
+        "- No sector difference (Figure 3, wait times got worse): every sector's share is a fitted target at",
+        f"  the published overall share ({same}), so the sectors lie within the equivalence margin.",
+        "- Larger organisations serve more people through ECM and Community Supports (Figure 26, subgroup",
+        "  finding; no size published): an adjacent-category trend over the six FTE bands, log-odds",
+        f"  per FTE band per served band (chosen here): {trend}, centred on the answerers' mean band.",
+        "- ECM against Community Supports (Figure 27, MCP referrals; Figures 28-29, decline rates): the",
+        "  book compares them among providers of both, so the published per-programme shares are also",
+        "  targets among those dual providers, and one organisation's two answers share a latent trait",
+        f"  (weight {stated.PAIRED_RHO:g}; model fill) so that they agree as one organisation's answers would.",
+        "- Highest / lowest of all sectors (Figure 8, very effective; Figure 9, satisfaction): the value",
+        "  implied for respondents outside the named sectors (the published overall value less the named",
+        "  sectors' published values, over the rest) is a target in each unnamed sector, so no unnamed",
+        "  sector passes a named one by chance.",
+        f"- Managed care plan staff: attitude trait shifted by {stated.MCP_ATTITUDE:g} standard deviations (model",
+        "  fill), for the report's statements that MCP staff are more positive than other sectors where it",
+        "  prints only the MCP value or none (Key findings, Figures 8, 9 and 19).",
+        "- Rows of a grid that the report ranks but does not print get a documented spread (chosen here,",
+        "  ordered as the report ranks them) instead of all taking the prior shape:",
+        "",
+        "| row | codes | base excludes | share (%) |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {col} | {'; '.join(map(str, codes))} | {'; '.join(map(str, excl)) or '-'} | {value:g} |"
+            for col, rows in stated.SPREAD.items()
+            for codes, excl, value in rows
+        ),
+        "",
+        "  Figure 7: payment rates (published 56% very or somewhat challenging) stay the top challenge,",
+        "  the rows the Key findings name next follow. Figure 11: DHCS webinars and peer learning stay the",
+        "  most used, the two grants the least used and the most often rated very helpful by their users.",
+        "",
+    ]
 
 
 def _fidelity_lines(df: pd.DataFrame, reg: pd.DataFrame) -> list[str]:
