@@ -20,7 +20,7 @@ import pandas as pd
 from calaim import DATA_DIR
 from calaim.book import plots
 from calaim.book.display import MISSING_NOTE
-from calaim.data import codebook, recode
+from calaim.data import codebook, compact, recode
 from calaim.stats import tables
 
 DEFAULT_DATA = DATA_DIR / "synthetic" / "calaim_synthetic_2023.csv"
@@ -308,17 +308,24 @@ def prepared_path(path: Path) -> Path:
 
 
 def prepare(
-    path: Path, cb: codebook.Codebook | None = None, crosswalk: Path | None = None, weight: str | None = None
+    path: Path,
+    cb: codebook.Codebook | None = None,
+    crosswalk: Path | None = None,
+    weight: str | None = None,
+    small: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Read, validate (raising DataError on errors) and derive a data file; return the derived
     frame and the warnings of reading and validating it (shown in every chapter's header).
     ``crosswalk``: a map file (:mod:`calaim.data.crosswalk`) applied before validation.
-    ``weight`` names a survey-weight column (validated, kept as floats)."""
+    ``weight`` names a survey-weight column (validated, kept as floats). ``small`` keeps the
+    codes compact (:mod:`calaim.data.compact`; :func:`calaim.data.compact.widen` gives the
+    float64 frame, equal to the one ``small=False`` returns)."""
     from calaim.data import crosswalk as xw
     from calaim.data import io
 
     cb = cb or codebook.load()
-    raw = io.load(path, cb, weight=weight or None, crosswalk=xw.load(crosswalk, cb) if crosswalk else None)
+    xwalk = xw.load(crosswalk, cb) if crosswalk else None
+    raw = io.load(path, cb, weight=weight or None, crosswalk=xwalk, small=small)
     warnings = list(raw.attrs.get("warnings", []))
     raw, empty = drop_empty(raw, cb)
     if empty:
@@ -346,7 +353,7 @@ def write_prepared(
 ) -> Path:
     """Prepare a staged data file once for all chapters (the build calls this): chapters then
     load the pickle instead of reading, validating and deriving the file again each."""
-    df, warnings = prepare(path, cb, crosswalk, weight)
+    df, warnings = prepare(path, cb, crosswalk, weight, small=True)  # chapters widen it on loading
     target = prepared_path(path)
     empty = df.attrs.get("empty_columns", [])
     stored = {"frame": df, "warnings": warnings, "sha256": content_hash(path), "empty": empty, "weight": weight or None}
@@ -427,6 +434,6 @@ def _load(path: Path, cb: codebook.Codebook, weight: str | None) -> tuple[pd.Dat
             raise RuntimeError(f"{cache.name} does not belong to {path.name}; remove it and rebuild")
         if stored.get("weight") != weight:
             raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
-        return stored["frame"], stored["warnings"], list(stored.get("empty", []))
+        return compact.widen(stored["frame"]), stored["warnings"], list(stored.get("empty", []))
     df, warnings = prepare(path, cb, weight=weight)
     return df, warnings, list(df.attrs.get("empty_columns", []))
