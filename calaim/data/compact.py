@@ -101,9 +101,21 @@ def _join(parts: list[pd.Series]) -> pd.Series | None:
     return None
 
 
+def _line_count(path) -> int:
+    """Lines of the file (newlines + 1): at least as many as its records."""
+    n = 1
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            n += chunk.count(b"\n")
+    return n
+
+
 def read_csv_blocks(path, names: list[str], cb: Codebook, **read_options) -> pd.DataFrame | None:
     """The CSV file as :func:`pandas.read_csv` would read it whole (columns numbered 0..), with
-    codebook columns compact; None when it must be read whole instead (see the module docstring)."""
+    codebook columns compact; None when it must be read whole instead (see the module docstring).
+
+    Each code column is one array sized for the file's line count, filled block by block (pages
+    never written are never resident): many small per-block arrays would fragment the heap."""
     by_lower = {c.casefold(): c for c in cb.columns}
     targets: dict[int, type] = {}
     for i, name in enumerate(names):
@@ -111,8 +123,11 @@ def read_csv_blocks(path, names: list[str], cb: Codebook, **read_options) -> pd.
         np_type = code_dtype(col, cb) if col is not None else None
         if np_type is not None:
             targets[i] = np_type
-    parts: dict[int, list] = {i: [] for i in range(len(names))}
-    floated: set[int] = set()
+    capacity = _line_count(path)
+    values = {i: np.empty(capacity, dtype=t) for i, t in targets.items()}
+    missing = {i: np.empty(capacity, dtype=bool) for i in targets}
+    floats: dict[int, np.ndarray] = {}  # code columns holding a value that is no whole number of the type
+    others: dict[int, list] = {i: [] for i in range(len(names)) if i not in targets}
     n = 0
 
     def odd() -> bool:
@@ -124,38 +139,37 @@ def read_csv_blocks(path, names: list[str], cb: Codebook, **read_options) -> pd.
             path, header=0, names=[*range(len(names))], index_col=False, chunksize=BLOCK_ROWS, **read_options
         ) as reader:
             for block in reader:
-                if odd() or block.shape[1] != len(names):
+                k = len(block)
+                if odd() or block.shape[1] != len(names) or n + k > capacity:
                     return None
                 for i in range(len(names)):
                     s = block[i]
-                    if i in targets:
-                        if not pd.api.types.is_numeric_dtype(s.dtype):
-                            return None  # text in a code column: read whole for the exact messages
-                        values = s.to_numpy(dtype="float64", na_value=np.nan)
-                        fitted = None if i in floated else _fit(values, targets[i])
-                        if fitted is not None:
-                            parts[i].append(fitted)
-                            continue
-                        if i not in floated:  # a value that is no whole number of the type: float64
-                            floated.add(i)
-                            parts[i] = [np.where(m, np.nan, v.astype("float64")) for v, m in parts[i]]
-                        parts[i].append(values)
-                    else:
-                        parts[i].append(s)
-                n += len(block)
+                    if i not in targets:
+                        others[i].append(s)
+                        continue
+                    if not pd.api.types.is_numeric_dtype(s.dtype):
+                        return None  # text in a code column: read whole for the exact messages
+                    v = s.to_numpy(dtype="float64", na_value=np.nan)
+                    fitted = None if i in floats else _fit(v, targets[i])
+                    if fitted is not None:
+                        values[i][n : n + k], missing[i][n : n + k] = fitted
+                        continue
+                    if i not in floats:
+                        floats[i] = np.where(missing[i][:n], np.nan, values[i][:n].astype("float64"))
+                        floats[i] = np.concatenate([floats[i], np.empty(capacity - n)])
+                        del values[i], missing[i]
+                    floats[i][n : n + k] = v
+                n += k
     if odd() or n == 0:
         return None
     cols = {}
     for i in range(len(names)):
-        p = parts.pop(i)
-        if i in floated:
-            cols[i] = pd.Series(np.concatenate(p))
+        if i in floats:
+            cols[i] = pd.Series(floats.pop(i)[:n].copy())
         elif i in targets:
-            values, missing = np.concatenate([v for v, _ in p]), np.concatenate([m for _, m in p])
-            del p
-            cols[i] = pd.Series(pd.arrays.IntegerArray(values, missing))
+            cols[i] = pd.Series(pd.arrays.IntegerArray(values.pop(i)[:n], missing.pop(i)[:n]))
         else:
-            joined = _join(p)
+            joined = _join(others.pop(i))
             if joined is None:
                 return None
             cols[i] = joined

@@ -149,9 +149,14 @@ def fill_choice_text(df: pd.DataFrame, cb: Codebook, name: str) -> tuple[pd.Data
         cols = [c.name for c in item.columns if c.name in df.columns]
         if not cols or any(df[c].dtype != "float64" and not compact.is_compact(df[c]) for c in cols):
             continue
-        vals = np.concatenate([df[c].to_numpy(dtype="float64", na_value=np.nan) for c in cols])
-        seen = vals[~np.isnan(vals)]
-        if len(seen) and np.all(seen == 1) and np.isnan(vals).any():
+        answered = not_one = blanks = False  # column by column: no float64 copy of the whole item
+        for c in cols:
+            vals = df[c].to_numpy(dtype="float64", na_value=np.nan)
+            missing = np.isnan(vals)
+            answered |= bool((~missing).any())
+            not_one |= bool((vals[~missing] != 1).any())
+            blanks |= bool(missing.any())
+        if answered and not not_one and blanks:
             found.append((item, cols))
     if not found:
         return df, []

@@ -859,9 +859,7 @@ def read(path, cb: Codebook | None = None, labels: str = "error", **options) -> 
     return df
 
 
-def load(
-    path, cb: Codebook | None = None, labels: str = "error", weight: str | None = None, **options
-) -> pd.DataFrame:
+def load(path, cb: Codebook | None = None, labels: str = "error", weight: str | None = None, **options) -> pd.DataFrame:
     """:func:`read` + :func:`calaim.data.validate.check`: the frame, or a :class:`DataError`
     listing every problem of the file at once. Warnings are kept (as text) in
     ``df.attrs["warnings"]``. ``weight`` names a survey-weight column (need not be in the

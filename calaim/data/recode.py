@@ -178,9 +178,7 @@ def plan_model_of(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     cols = {
         m: [f"county__{k}" for k, c in cb.counties.items() if c["model"] == m and f"county__{k}" in df] for m in models
     }
-    anym = pd.DataFrame(
-        {m: _ones(df, c).any(axis=1) if c else False for m, c in cols.items()}, index=df.index
-    )
+    anym = pd.DataFrame({m: _ones(df, c).any(axis=1) if c else False for m, c in cols.items()}, index=df.index)
     nmodels = anym.sum(axis=1)
     out = pd.Series(pd.NA, index=df.index, dtype="string")
     single = nmodels == 1

@@ -543,9 +543,7 @@ def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
         return
     # derive on the population inputs only (fast), as numbers; the id is a surrogate so that
     # a missing or duplicated id (reported above) does not move anybody out of 'everyone'.
-    frame = pd.DataFrame(
-        {c: numeric.codes(c) for c in sorted(needed - {idc}) if c in numeric}, index=pd.RangeIndex(n)
-    )
+    frame = pd.DataFrame({c: numeric.codes(c) for c in sorted(needed - {idc}) if c in numeric}, index=pd.RangeIndex(n))
     frame[idc] = np.arange(1, n + 1)
     try:
         derived = recode.derive(frame, cb)
