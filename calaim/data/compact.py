@@ -27,7 +27,7 @@ from calaim.data.codebook import Codebook, Column
 
 INT_TYPES = (("Int8", np.int8), ("Int16", np.int16), ("Int32", np.int32))
 COMPACT_NAMES = {name for name, _ in INT_TYPES}
-BLOCK_ROWS = 50_000
+BLOCK_ROWS = 20_000
 
 
 def code_dtype(col: Column, cb: Codebook) -> type | None:
@@ -70,6 +70,12 @@ def shrink(values: np.ndarray, col: Column, cb: Codebook) -> pd.api.extensions.E
     """float64 codes (NaN = missing) as the column's compact type, or None if a value does not fit."""
     np_type = code_dtype(col, cb)
     fitted = None if np_type is None else _fit(values, np_type)
+    return None if fitted is None else pd.arrays.IntegerArray(*fitted)
+
+
+def shrink_values(values: np.ndarray) -> pd.api.extensions.ExtensionArray | None:
+    """float64 values (NaN = missing) as ``Int8`` when every one is a whole number of that type."""
+    fitted = _fit(values, np.int8)
     return None if fitted is None else pd.arrays.IntegerArray(*fitted)
 
 
@@ -165,12 +171,12 @@ def read_csv_blocks(path, names: list[str], cb: Codebook, **read_options) -> pd.
     cols = {}
     for i in range(len(names)):
         if i in floats:
-            cols[i] = pd.Series(floats.pop(i)[:n].copy())
+            cols[i] = floats.pop(i)[:n].copy()
         elif i in targets:
-            cols[i] = pd.Series(pd.arrays.IntegerArray(values.pop(i)[:n], missing.pop(i)[:n]))
+            cols[i] = pd.arrays.IntegerArray(values.pop(i)[:n], missing.pop(i)[:n])
         else:
             joined = _join(others.pop(i))
             if joined is None:
                 return None
-            cols[i] = joined
-    return pd.DataFrame(cols, index=pd.RangeIndex(n))
+            cols[i] = joined.array
+    return pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)  # pd.Series(array) would copy each

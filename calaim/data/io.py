@@ -530,6 +530,13 @@ def _normalise_id(s: pd.Series) -> pd.Series:
         if np.all(np.floor(vals[ok]) == vals[ok]):
             return s.astype("Int64")
         return s.astype(object).map(lambda v: v if pd.isna(v) else fmt_value(v)).astype("str")
+    if isinstance(s.dtype, pd.StringDtype):  # a CSV's ids: the same steps, vectorised (no object a row)
+        txt = s.str.strip()
+        txt = txt.where(txt != "", None)
+        present = txt.dropna()
+        if len(present) and present.str.fullmatch(_WHOLE_ID.pattern).all():
+            return pd.to_numeric(txt).astype("Int64")
+        return txt.astype(object).where(txt.notna(), np.nan).astype("str")
     txt = s.astype(object).map(lambda v: v if pd.isna(v) else str(v).strip())
     txt = txt.where(txt != "", np.nan)
     present = txt.dropna()
@@ -574,7 +581,11 @@ def _coded(
     num, wrong, clean = as_numeric(s)
     if not wrong.any():
         packed = compact.shrink(num, col, cb) if small else None
-        return pd.Series(num if packed is None else packed, index=s.index, dtype=None if small else "float64")
+        return (
+            pd.Series(num, index=s.index, dtype="float64", copy=False)
+            if packed is None
+            else pd.Series(packed, index=s.index, copy=False)
+        )
     lookup = label_codes(col, cb)
     texts = clean[wrong]
     mapped = texts.map(lambda v: lookup.get(normalise_label(v)))
@@ -707,7 +718,7 @@ def _normalise(
                     problems.append(p)
         else:
             cols[cname] = _strip_text(s)
-    out = pd.DataFrame(cols, index=pd.RangeIndex(len(df)))
+    out = pd.DataFrame(cols, index=pd.RangeIndex(len(df)), copy=False)  # a dict would be copied
     if noted:
         problems.append(_label_text_warning(name, noted, line_offset))
     return out, problems

@@ -189,10 +189,37 @@ def plan_model_of(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     return out
 
 
+class _Derived(dict):
+    """The derived columns of :func:`derive`. For compact input (:mod:`calaim.data.compact`)
+    a float column of whole numbers (the 0/1/NaN indicators) is stored compact as soon as it is
+    made, and read back as float64, so the rules below see the same values either way."""
+
+    def __init__(self, small: bool):
+        super().__init__()
+        self.small = small
+
+    def __setitem__(self, name: str, s) -> None:
+        if self.small and isinstance(s, pd.Series) and s.dtype == "float64":
+            packed = compact.shrink_values(s.to_numpy())
+            if packed is not None:
+                s = pd.Series(packed, index=s.index, copy=False)
+        super().__setitem__(name, s)
+
+    def __getitem__(self, name: str):
+        s = super().__getitem__(name)
+        return _num(s) if isinstance(s, pd.Series) and compact.is_compact(s) else s
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self else default
+
+
 def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
-    """Return a copy of ``df`` with every derived variable and population flag added."""
+    """Return a copy of ``df`` with every derived variable and population flag added.
+
+    Codes compact on input (:mod:`calaim.data.compact`) give derived 0/1/NaN indicators compact
+    too: :func:`calaim.data.compact.widen` of the result equals ``derive`` of the float64 frame."""
     cb = codebook or load()
-    new: dict[str, pd.Series] = {}
+    new = _Derived(any(compact.is_compact(df[c]) for c in df.columns))
     skipped: list[str] = []
 
     org = _col(df, "org_type")
@@ -328,8 +355,8 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
 
     for name, s in new.items():
         if s.dtype == bool or s.dtype == object and set(s.dropna().unique()) <= {True, False}:
-            new[name] = s.fillna(False).astype(bool)
-    out = pd.concat([df, pd.DataFrame(new, index=df.index)], axis=1)
+            dict.__setitem__(new, name, s.fillna(False).astype(bool))
+    out = pd.concat([df, pd.DataFrame(new, index=df.index, copy=False)], axis=1)
 
     # -- populations, in codebook order (later ones may use earlier ones). Codebook columns
     # the data lack are seen as all-missing, so a query on them is simply False. Each query
