@@ -356,7 +356,7 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
     for name, s in new.items():
         if s.dtype == bool or s.dtype == object and set(s.dropna().unique()) <= {True, False}:
             dict.__setitem__(new, name, s.fillna(False).astype(bool))
-    out = pd.concat([df, pd.DataFrame(new, index=df.index, copy=False)], axis=1)
+    out = pd.concat([df, pd.DataFrame(dict(new.items()), index=df.index, copy=False)], axis=1)
 
     # -- populations, in codebook order (later ones may use earlier ones). Codebook columns
     # the data lack are seen as all-missing, so a query on them is simply False. Each query
