@@ -62,6 +62,7 @@ from calaim.data.codebook import Codebook, Column, load
 ERROR, WARNING = "error", "warning"
 MAX_ROWS_SHOWN = 10
 MAX_VALUES_SHOWN = 5
+DERIVE_ROWS = 200_000  # rows derived at a time for the who-was-asked checks
 
 # Raw inputs of the derived variables that population queries use (see calaim.data.recode.derive).
 # A population is evaluable only when all of its raw inputs are present in the data.
@@ -543,10 +544,18 @@ def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
         return
     # derive on the population inputs only (fast), as numbers; the id is a surrogate so that
     # a missing or duplicated id (reported above) does not move anybody out of 'everyone'.
-    frame = pd.DataFrame({c: numeric.codes(c) for c in sorted(needed - {idc}) if c in numeric}, index=pd.RangeIndex(n))
+    # (views of the columns, not copies), derived DERIVE_ROWS rows at a time: every derived value and
+    # population depends on its own row only, and a slice's derived columns are small.
+    cols = {c: numeric.codes(c) for c in sorted(needed - {idc}) if c in numeric}
+    frame = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
     frame[idc] = np.arange(1, n + 1)
+    derived = {f"pop_{pop}": np.zeros(n, dtype=bool) for pop in evaluable}
     try:
-        derived = recode.derive(frame, cb)
+        for start in range(0, n, DERIVE_ROWS):
+            part = recode.derive(frame.iloc[start : start + DERIVE_ROWS], cb)
+            for name, mask in derived.items():
+                mask[start : start + len(part)] = part[name].to_numpy(dtype=bool)
+            del part
     except Exception as exc:  # derive is not expected to fail; say so instead of crashing
         rep.add(
             "not_asked",
@@ -570,7 +579,7 @@ def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
         pop = col.asked
         answered = ~np.isnan(num)
         if pop in evaluable:
-            inpop = derived[f"pop_{pop}"].to_numpy(dtype=bool)
+            inpop = derived[f"pop_{pop}"]
             ex = excluded_by_pop[pop]
         else:
             inpop, ex = None, np.zeros(n, dtype=bool)
