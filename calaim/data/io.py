@@ -9,7 +9,10 @@
   leading zeros, as text otherwise;
 * every coded, scale and count column of the codebook as ``float64`` (missing = NaN);
   a column holding text that is not a number stays ``object`` so that validation can name
-  the row and the value;
+  the row and the value. With ``small=True`` the codes stay in the compact nullable integer
+  types of :mod:`calaim.data.compact` (``Int8`` almost everywhere: 2 bytes a cell, not 8), as
+  ``calaim validate`` and the build read a file; ``compact.widen`` gives the float64 frame back.
+  A CSV file is read in blocks of rows either way;
 * text cells trimmed, empty text missing.
 
 SPSS and Stata files are read with pyreadstat as numeric codes. Where the file carries value
@@ -875,7 +878,7 @@ def load(path, cb: Codebook | None = None, labels: str = "error", weight: str | 
     listing every problem of the file at once. Warnings are kept (as text) in
     ``df.attrs["warnings"]``. ``weight`` names a survey-weight column (need not be in the
     codebook; checked as finite and above 0 for every respondent). ``options``: ``user_missing``,
-    ``crosswalk`` (see :func:`read_with_problems`)."""
+    ``crosswalk``, ``small`` (see :func:`read_with_problems`)."""
     cb = cb or load_codebook()
     path = Path(path)
     df, problems = read_with_problems(path, cb, labels, **options)
