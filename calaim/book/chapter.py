@@ -297,7 +297,10 @@ def is_synthetic(path: Path) -> bool:
 def content_hash(path: Path) -> str:
     """sha256 of a data file's bytes, plus the codebook's, which the derived frame depends on:
     what the prepared-data cache is keyed by."""
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:  # in pieces: a large file is never held in memory whole
+        while piece := fh.read(1 << 20):
+            digest.update(piece)
     digest.update(codebook.DEFAULT_PATH.read_bytes())
     return digest.hexdigest()
 
