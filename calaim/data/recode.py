@@ -131,7 +131,7 @@ def _num(s: pd.Series) -> pd.Series:
     """Numbers as float64 with NaN (compact codes of :mod:`calaim.data.compact` too), text
     that is not a number as NaN; booleans unchanged."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name)
+        return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name, copy=False)
     return pd.to_numeric(s, errors="coerce")
 
 
@@ -285,6 +285,7 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
         new["plan_model"] = pm
         for m in cb.plan_models:
             new[f"model_{m}"] = (pm == m).fillna(False).astype(bool)
+        del sel, statewide, pm
     else:
         skipped += ["n_counties", "single_county", "plan_model", "regions"]
 
@@ -324,6 +325,7 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
         for g, keys in PARTNER_GROUPS.items():
             cols = [present[k] for k in keys if k in present]
             new[f"partners_{g}"] = psel[cols].any(axis=1) if cols else pd.Series(False, index=df.index)
+        del psel
     else:
         skipped += ["n_partner_sectors", "partner_band", "partners_*"]
         for g in PARTNER_GROUPS:
@@ -353,6 +355,8 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
     for name, (source, _) in PAPER_OUTCOMES.items():
         new[name] = new.get(f"tb_{source}", pd.Series(np.nan, index=df.index))
 
+    # the float inputs above are no longer needed: free them before the frames below are built
+    del org, role, cred, spec, fam, med, fte, wpc, ecm, cs, contracted, complete, sso
     for name, s in new.items():
         if s.dtype == bool or s.dtype == object and set(s.dropna().unique()) <= {True, False}:
             dict.__setitem__(new, name, s.fillna(False).astype(bool))
