@@ -137,10 +137,11 @@ else
 	@echo "nbval: no committed chapters/*.ipynb yet, nothing to check"
 endif
 
-bench: $(STAMP)  ## time the build: execution vs HTML, 1x vs 100x data, and a no-kernel floor
+bench: $(STAMP)  ## time the build: execution vs HTML, 1x vs 100x data, a no-kernel floor; peak RSS on 1M completes
 	$(PY) benchmarks/bench_build.py
 	$(PY) benchmarks/bench_cache.py
 	$(PY) benchmarks/bench_synth.py
+	$(PY) benchmarks/bench_memory.py
 
 refresh: $(STAMP)  ## re-execute the committed chapters on the default data (after changing code)
 	$(PY) -m calaim.cli refresh

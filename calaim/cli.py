@@ -250,7 +250,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     try:
         cb = codebook.load()
         xw = calaim_crosswalk.load(args.crosswalk, cb) if args.crosswalk else None
-        df = calaim_io.load(path, cb, crosswalk=xw, user_missing=args.user_missing, weight=args.weight)
+        df = calaim_io.load(path, cb, crosswalk=xw, user_missing=args.user_missing, weight=args.weight, small=True)
     except Exception as exc:  # noqa: BLE001 - DataError lists every problem; anything else is one
         problems = getattr(exc, "problems", None)
         if problems:

@@ -19,7 +19,7 @@ import pandas as pd
 from calaim import DATA_DIR
 from calaim.book import display, plots
 from calaim.book.display import MISSING_NOTE
-from calaim.data import codebook, recode
+from calaim.data import codebook, compact, recode
 from calaim.stats import tables
 
 DEFAULT_DATA = DATA_DIR / "synthetic" / "calaim_synthetic_2023.csv"
@@ -343,7 +343,10 @@ def is_synthetic(path: Path) -> bool:
 def content_hash(path: Path) -> str:
     """sha256 of a data file's bytes, plus the codebook's, which the derived frame depends on:
     what the prepared-data cache is keyed by."""
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:  # in pieces: a large file is never held in memory whole
+        while piece := fh.read(1 << 20):
+            digest.update(piece)
     digest.update(codebook.DEFAULT_PATH.read_bytes())
     return digest.hexdigest()
 
@@ -359,24 +362,22 @@ def prepare(
     crosswalk: Path | None = None,
     weight: str | None = None,
     user_missing: str = "answer",
+    small: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Read, validate (raising DataError on errors) and derive a data file; return the derived
     frame and the warnings of reading and validating it (shown in every chapter's header).
     ``crosswalk``: a map file (:mod:`calaim.data.crosswalk`) applied before validation.
     ``weight`` names a survey-weight column (validated, kept as floats). ``user_missing``: what
     a declared-missing SPSS / Stata code that the codebook lists as an answer becomes
-    (:func:`calaim.data.conventions.apply_user_missing`: "answer" or "missing")."""
+    (:func:`calaim.data.conventions.apply_user_missing`: "answer" or "missing"). ``small`` keeps
+    the codes compact (:mod:`calaim.data.compact`; :func:`calaim.data.compact.widen` gives the
+    float64 frame, equal to the one ``small=False`` returns)."""
     from calaim.data import crosswalk as xw
     from calaim.data import io
 
     cb = cb or codebook.load()
-    raw = io.load(
-        path,
-        cb,
-        weight=weight or None,
-        crosswalk=xw.load(crosswalk, cb) if crosswalk else None,
-        user_missing=user_missing,
-    )
+    xwalk = xw.load(crosswalk, cb) if crosswalk else None
+    raw = io.load(path, cb, weight=weight or None, crosswalk=xwalk, user_missing=user_missing, small=small)
     warnings = list(raw.attrs.get("warnings", []))
     raw, empty = drop_empty(raw, cb)
     if empty:
@@ -408,7 +409,7 @@ def write_prepared(
 ) -> Path:
     """Prepare a staged data file once for all chapters (the build calls this): chapters then
     load the pickle instead of reading, validating and deriving the file again each."""
-    df, warnings = prepare(path, cb, crosswalk, weight, user_missing)
+    df, warnings = prepare(path, cb, crosswalk, weight, user_missing, small=True)  # chapters widen it on loading
     target = prepared_path(path)
     empty = df.attrs.get("empty_columns", [])
     stored = {"frame": df, "warnings": warnings, "sha256": content_hash(path), "empty": empty, "weight": weight or None}
@@ -526,6 +527,6 @@ def _load(
             raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
         ev = stored.get("evaluated")
         evaluated = ev["frame"] if ev and key is not None and tuple(ev["key"]) == key else None
-        return stored["frame"], stored["warnings"], list(stored.get("empty", [])), evaluated
+        return compact.widen(stored["frame"]), stored["warnings"], list(stored.get("empty", [])), evaluated
     df, warnings = prepare(path, cb, weight=weight)
     return df, warnings, list(df.attrs.get("empty_columns", [])), None

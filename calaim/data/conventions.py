@@ -137,20 +137,26 @@ def apply_user_missing(
 def fill_choice_text(df: pd.DataFrame, cb: Codebook, name: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Blanks of select-all items exported as option text (or 1) and blank -> 0 for asked respondents.
 
-    ``df`` is the normalised frame (codes as float64). An item qualifies when all its columns
-    in the data are numeric, at least one holds a 1 and none holds a 0."""
-    from calaim.data import recode
+    ``df`` is the normalised frame (codes as float64, or compact: :mod:`calaim.data.compact`).
+    An item qualifies when all its columns in the data are numeric, at least one holds a 1 and
+    none holds a 0."""
+    from calaim.data import compact, recode
 
     found = []
     for item in cb.items.values():
         if item.type != "multi":
             continue
         cols = [c.name for c in item.columns if c.name in df.columns]
-        if not cols or any(df[c].dtype != "float64" for c in cols):
+        if not cols or any(df[c].dtype != "float64" and not compact.is_compact(df[c]) for c in cols):
             continue
-        vals = np.concatenate([df[c].to_numpy() for c in cols])
-        seen = vals[~np.isnan(vals)]
-        if len(seen) and np.all(seen == 1) and np.isnan(vals).any():
+        answered = not_one = blanks = False  # column by column: no float64 copy of the whole item
+        for c in cols:
+            vals = df[c].to_numpy(dtype="float64", na_value=np.nan)
+            missing = np.isnan(vals)
+            answered |= bool((~missing).any())
+            not_one |= bool((vals[~missing] != 1).any())
+            blanks |= bool(missing.any())
+        if answered and not not_one and blanks:
             found.append((item, cols))
     if not found:
         return df, []
@@ -169,12 +175,12 @@ def fill_choice_text(df: pd.DataFrame, cb: Codebook, name: str) -> tuple[pd.Data
     parts = []
     for item, cols in found:
         asked = derived[f"pop_{item.asked}"].to_numpy(bool)
-        block = out[cols].to_numpy()
-        none_chosen = asked & np.all(np.isnan(block), axis=1)
+        none_chosen = asked.copy()
         for c in cols:
-            v = out[c].to_numpy().copy()
+            v = out[c].to_numpy(dtype="float64", na_value=np.nan, copy=True)
+            none_chosen &= np.isnan(v)
             v[asked & np.isnan(v)] = 0.0
-            out[c] = v
+            out[c] = v if not compact.is_compact(df[c]) else pd.array(v, dtype=df[c].dtype)
         parts.append(
             f"'{item.name}' ({len(cols)} options; {int(asked.sum()):,} respondents asked, "
             f"{int(none_chosen.sum()):,} of them chose none)"

@@ -9,7 +9,10 @@
   leading zeros, as text otherwise;
 * every coded, scale and count column of the codebook as ``float64`` (missing = NaN);
   a column holding text that is not a number stays ``object`` so that validation can name
-  the row and the value;
+  the row and the value. With ``small=True`` the codes stay in the compact nullable integer
+  types of :mod:`calaim.data.compact` (``Int8`` almost everywhere: 2 bytes a cell, not 8), as
+  ``calaim validate`` and the build read a file; ``compact.widen`` gives the float64 frame back.
+  A CSV file is read in blocks of rows either way;
 * text cells trimmed, empty text missing.
 
 SPSS and Stata files are read with pyreadstat as numeric codes. Where the file carries value
@@ -47,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calaim.data import conventions
+from calaim.data import compact, conventions
 from calaim.data.codebook import Codebook, Column
 from calaim.data.codebook import load as load_codebook
 from calaim.data.conventions import CSV_NA_MARKERS
@@ -138,32 +141,29 @@ def _read_csv(path: Path, cb: Codebook, name: str) -> tuple[pd.DataFrame, dict]:
     first_longer = len(first) > len(names)  # pandas would drop (or index by) the extra fields
     id_cols = [i for i, c in enumerate(names) if c.strip().casefold() == cb.id_column.casefold()]
     extra = "\x00extra"  # a name no header holds: the fields beyond the header's last column
+    options = {"encoding": "utf-8-sig", "keep_default_na": False, "na_values": list(CSV_NA_MARKERS)}
+    ids = dict.fromkeys(id_cols, str)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            df = pd.read_csv(
-                path,
-                encoding="utf-8-sig",
-                header=0,
-                names=[*range(len(names))],
-                index_col=False,
-                dtype={i: str for i in id_cols},
-                low_memory=False,
-                keep_default_na=False,
-                na_values=list(CSV_NA_MARKERS),
-            )
-        if first_longer or any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        # in blocks, codes compact (calaim.data.compact); None: read whole, as the messages need
+        df = None if first_longer else compact.read_csv_blocks(path, names, cb, dtype=ids, **options)
+        odd = first_longer
+        if df is None and not first_longer:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    path, header=0, names=[*range(len(names))], index_col=False, dtype=ids, low_memory=False, **options
+                )
+            odd = any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+        if odd:
             # the first data row has more fields than the header: read again with a column for them
             df = pd.read_csv(
                 path,
-                encoding="utf-8-sig",
                 header=0,
                 names=[*range(len(names)), extra],
                 index_col=False,
-                dtype={**{i: str for i in id_cols}, extra: str},
+                dtype={**ids, extra: str},
                 low_memory=False,
-                keep_default_na=False,
-                na_values=list(CSV_NA_MARKERS),
+                **options,
             )
     except UnicodeDecodeError:
         raise _encoding_error(path, name) from None
@@ -533,6 +533,13 @@ def _normalise_id(s: pd.Series) -> pd.Series:
         if np.all(np.floor(vals[ok]) == vals[ok]):
             return s.astype("Int64")
         return s.astype(object).map(lambda v: v if pd.isna(v) else fmt_value(v)).astype("str")
+    if isinstance(s.dtype, pd.StringDtype):  # a CSV's ids: the same steps, vectorised (no object a row)
+        txt = s.str.strip()
+        txt = txt.where(txt != "", None)
+        present = txt.dropna()
+        if len(present) and present.str.fullmatch(_WHOLE_ID.pattern).all():
+            return pd.to_numeric(txt).astype("Int64")
+        return txt.astype(object).where(txt.notna(), np.nan).astype("str")
     txt = s.astype(object).map(lambda v: v if pd.isna(v) else str(v).strip())
     txt = txt.where(txt != "", np.nan)
     present = txt.dropna()
@@ -559,13 +566,29 @@ def _strip_text(s: pd.Series) -> pd.Series:
 
 
 def _coded(
-    s: pd.Series, col: Column, cb: Codebook, name: str, problems: list[Problem], line_offset, noted: list
+    s: pd.Series,
+    col: Column,
+    cb: Codebook,
+    name: str,
+    problems: list[Problem],
+    line_offset,
+    noted: list,
+    small: bool = False,
 ) -> pd.Series:
-    """A codebook column as float64 codes; label text mapped to codes (noted in ``noted`` as
-    (column, rows, texts)); text that is neither left in place (object) for validation to report."""
+    """A codebook column as float64 codes (``small``: as the compact type of
+    :mod:`calaim.data.compact` when every value fits); label text mapped to codes (noted in
+    ``noted`` as (column, rows, texts)); text that is neither left in place (object) for
+    validation to report."""
+    if small and compact.is_compact(s):
+        return s
     num, wrong, clean = as_numeric(s)
     if not wrong.any():
-        return pd.Series(num, index=s.index, dtype="float64")
+        packed = compact.shrink(num, col, cb) if small else None
+        return (
+            pd.Series(num, index=s.index, dtype="float64", copy=False)
+            if packed is None
+            else pd.Series(packed, index=s.index, copy=False)
+        )
     lookup = label_codes(col, cb)
     texts = clean[wrong]
     mapped = texts.map(lambda v: lookup.get(normalise_label(v)))
@@ -640,7 +663,7 @@ def _label_mismatch(
 
 
 def _normalise(
-    df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fmt: str, labels: str, lines=None
+    df: pd.DataFrame, cb: Codebook, name: str, value_labels: dict, fmt: str, labels: str, lines=None, small=False
 ) -> tuple[pd.DataFrame, list[Problem]]:
     problems: list[Problem] = []
     line_offset = (lines if lines is not None else 1) if fmt == "csv" else None
@@ -689,15 +712,16 @@ def _normalise(
         if cname == cb.id_column:
             cols[cname] = _normalise_id(s)
         elif col is not None:
-            coded = _coded(s, col, cb, name, problems, line_offset, noted)
+            coded = _coded(s, col, cb, name, problems, line_offset, noted, small)
             cols[cname] = coded
-            if labels != "ignore" and cname in labels_by_new and coded.dtype == "float64":
+            numeric = coded.dtype == "float64" or compact.is_compact(coded)
+            if labels != "ignore" and cname in labels_by_new and numeric:
                 p = _label_mismatch(coded, labels_by_new[cname], col, cb, name, ERROR if labels == "error" else WARNING)
                 if p is not None:
                     problems.append(p)
         else:
             cols[cname] = _strip_text(s)
-    out = pd.DataFrame(cols, index=pd.RangeIndex(len(df)))
+    out = pd.DataFrame(cols, index=pd.RangeIndex(len(df)), copy=False)  # a dict would be copied
     if noted:
         problems.append(_label_text_warning(name, noted, line_offset))
     return out, problems
@@ -769,7 +793,12 @@ def check_regular(path: Path) -> None:
 
 
 def read_with_problems(
-    path, cb: Codebook | None = None, labels: str = "error", user_missing: str = "answer", crosswalk=None
+    path,
+    cb: Codebook | None = None,
+    labels: str = "error",
+    user_missing: str = "answer",
+    crosswalk=None,
+    small: bool = False,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Read a data file into the normalised shape; return it with the problems found while
     reading (label mismatches, unknown labels, duplicate columns). File-level failures
@@ -777,7 +806,11 @@ def read_with_problems(
 
     ``crosswalk`` (a :class:`calaim.data.crosswalk.Crosswalk`) renames and recodes the file's
     columns first. The missing-value conventions of :mod:`calaim.data.conventions` apply
-    (``user_missing``: "answer" keeps a declared-missing code the codebook lists as an answer)."""
+    (``user_missing``: "answer" keeps a declared-missing code the codebook lists as an answer).
+
+    ``small=True`` keeps codes in the compact nullable integer types of
+    :mod:`calaim.data.compact` (2 bytes a cell instead of 8; :func:`calaim.data.compact.widen`
+    gives the float64 frame back): for validating and preparing large files."""
     if labels not in LABEL_CHECKS:
         raise ValueError(f"labels must be one of {sorted(LABEL_CHECKS)}, not {labels!r}")
     cb = cb or load_codebook()
@@ -800,7 +833,8 @@ def read_with_problems(
         df, value_labels, declared, xw_problems = crosswalk.apply(df, value_labels, declared, name)
         read_problems = read_problems + xw_problems
     df, um_problems = conventions.apply_user_missing(df, declared, value_labels, cb, name, user_missing)
-    out, problems = _normalise(df, cb, name, value_labels, fmt, labels, lines)
+    out, problems = _normalise(df, cb, name, value_labels, fmt, labels, lines, small)
+    del df
     if not any(p.severity == ERROR for p in problems):
         out, ct_problems = conventions.fill_choice_text(out, cb, name)
         problems += ct_problems
@@ -839,14 +873,12 @@ def read(path, cb: Codebook | None = None, labels: str = "error", **options) -> 
     return df
 
 
-def load(
-    path, cb: Codebook | None = None, labels: str = "error", weight: str | None = None, **options
-) -> pd.DataFrame:
+def load(path, cb: Codebook | None = None, labels: str = "error", weight: str | None = None, **options) -> pd.DataFrame:
     """:func:`read` + :func:`calaim.data.validate.check`: the frame, or a :class:`DataError`
     listing every problem of the file at once. Warnings are kept (as text) in
     ``df.attrs["warnings"]``. ``weight`` names a survey-weight column (need not be in the
     codebook; checked as finite and above 0 for every respondent). ``options``: ``user_missing``,
-    ``crosswalk`` (see :func:`read_with_problems`)."""
+    ``crosswalk``, ``small`` (see :func:`read_with_problems`)."""
     cb = cb or load_codebook()
     path = Path(path)
     df, problems = read_with_problems(path, cb, labels, **options)

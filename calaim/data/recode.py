@@ -23,6 +23,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from calaim.data import compact
 from calaim.data.codebook import Codebook, load
 
 # Organisation-type codes (see org_type in codebook.yml).
@@ -126,17 +127,34 @@ def _isin(s: pd.Series, codes) -> pd.Series:
     return s.isin(list(codes)).fillna(False).astype(bool)
 
 
+def _num(s: pd.Series) -> pd.Series:
+    """Numbers as float64 with NaN (compact codes of :mod:`calaim.data.compact` too), text
+    that is not a number as NaN; booleans unchanged."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index, name=s.name, copy=False)
+    return pd.to_numeric(s, errors="coerce")
+
+
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    """The column, or an all-missing float column when the data set lacks it."""
+    """The column as float64, or an all-missing float column when the data set lacks it."""
     if name in df.columns:
-        return pd.to_numeric(df[name], errors="coerce")
+        return _num(df[name])
     return pd.Series(np.nan, index=df.index, dtype="float64")
+
+
+def _ones(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Rows x ``cols`` booleans: the cell holds 1 (missing is not 1). Column by column, so no
+    float64 copy of the whole block is made."""
+    out = np.zeros((len(df), len(cols)), dtype=bool)
+    for j, c in enumerate(cols):
+        out[:, j] = df[c].to_numpy(dtype="float64", na_value=np.nan) == 1
+    return out
 
 
 def indicator(s: pd.Series, yes, no=None, exclude=()) -> pd.Series:
     """1 where ``s`` is in ``yes``, 0 where it is in ``no`` (default: any other answer), NaN
     where it is missing or in ``exclude`` (e.g. Not applicable), as float."""
-    s = pd.to_numeric(s, errors="coerce")
+    s = _num(s)
     out = pd.Series(np.nan, index=s.index, dtype="float64")
     answered = s.notna() & ~s.isin(list(exclude))
     if no is None:
@@ -160,9 +178,7 @@ def plan_model_of(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     cols = {
         m: [f"county__{k}" for k, c in cb.counties.items() if c["model"] == m and f"county__{k}" in df] for m in models
     }
-    anym = pd.DataFrame(
-        {m: (df[c].fillna(0).to_numpy() == 1).any(axis=1) if c else False for m, c in cols.items()}, index=df.index
-    )
+    anym = pd.DataFrame({m: _ones(df, c).any(axis=1) if c else False for m, c in cols.items()}, index=df.index)
     nmodels = anym.sum(axis=1)
     out = pd.Series(pd.NA, index=df.index, dtype="string")
     single = nmodels == 1
@@ -173,11 +189,37 @@ def plan_model_of(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     return out
 
 
+class _Derived(dict):
+    """The derived columns of :func:`derive`. For compact input (:mod:`calaim.data.compact`)
+    a float column of whole numbers (the 0/1/NaN indicators) is stored compact as soon as it is
+    made, and read back as float64, so the rules below see the same values either way."""
+
+    def __init__(self, small: bool):
+        super().__init__()
+        self.small = small
+
+    def __setitem__(self, name: str, s) -> None:
+        if self.small and isinstance(s, pd.Series) and s.dtype == "float64":
+            packed = compact.shrink_values(s.to_numpy())
+            if packed is not None:
+                s = pd.Series(packed, index=s.index, copy=False)
+        super().__setitem__(name, s)
+
+    def __getitem__(self, name: str):
+        s = super().__getitem__(name)
+        return _num(s) if isinstance(s, pd.Series) and compact.is_compact(s) else s
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self else default
+
+
 def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
-    """Return a copy of ``df`` with every derived variable and population flag added."""
+    """Return a copy of ``df`` with every derived variable and population flag added.
+
+    Codes compact on input (:mod:`calaim.data.compact`) give derived 0/1/NaN indicators compact
+    too: :func:`calaim.data.compact.widen` of the result equals ``derive`` of the float64 frame."""
     cb = codebook or load()
-    out = df.copy()
-    new: dict[str, pd.Series] = {}
+    new = _Derived(any(compact.is_compact(df[c]) for c in df.columns))
     skipped: list[str] = []
 
     org = _col(df, "org_type")
@@ -224,7 +266,7 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
     # -- geography: regions, single county, plan model
     county_cols = [f"county__{k}" for k in cb.counties if f"county__{k}" in df]
     if county_cols:
-        sel = df[county_cols].fillna(0).astype("float64") == 1
+        sel = pd.DataFrame(_ones(df, county_cols), index=df.index, columns=county_cols)
         new["n_counties"] = sel.sum(axis=1).astype("int64")
         statewide = _col(df, "statewide") == 1
         new["is_statewide"] = statewide
@@ -243,6 +285,7 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
         new["plan_model"] = pm
         for m in cb.plan_models:
             new[f"model_{m}"] = (pm == m).fillna(False).astype(bool)
+        del sel, statewide, pm
     else:
         skipped += ["n_counties", "single_county", "plan_model", "regions"]
 
@@ -276,12 +319,13 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
     pcols = {k: f"partner__{k}" for k in cb.option_sets.get("partner_sectors", {})}
     present = {k: c for k, c in pcols.items() if c in df}
     if present:
-        psel = df[list(present.values())].fillna(0).astype("float64") == 1
+        psel = pd.DataFrame(_ones(df, list(present.values())), index=df.index, columns=list(present.values()))
         new["n_partner_sectors"] = psel.sum(axis=1).astype("int64")
         new["partner_band"] = np.minimum(new["n_partner_sectors"], 3)
         for g, keys in PARTNER_GROUPS.items():
             cols = [present[k] for k in keys if k in present]
             new[f"partners_{g}"] = psel[cols].any(axis=1) if cols else pd.Series(False, index=df.index)
+        del psel
     else:
         skipped += ["n_partner_sectors", "partner_band", "partners_*"]
         for g in PARTNER_GROUPS:
@@ -311,19 +355,31 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
     for name, (source, _) in PAPER_OUTCOMES.items():
         new[name] = new.get(f"tb_{source}", pd.Series(np.nan, index=df.index))
 
+    # the float inputs above are no longer needed: free them before the frames below are built
+    del org, role, cred, spec, fam, med, fte, wpc, ecm, cs, contracted, complete, sso
     for name, s in new.items():
         if s.dtype == bool or s.dtype == object and set(s.dropna().unique()) <= {True, False}:
-            new[name] = s.fillna(False).astype(bool)
-    out = pd.concat([out, pd.DataFrame(new, index=df.index)], axis=1)
+            dict.__setitem__(new, name, s.fillna(False).astype(bool))
+    out = pd.concat([df, pd.DataFrame(dict(new.items()), index=df.index, copy=False)], axis=1)
 
     # -- populations, in codebook order (later ones may use earlier ones). Codebook columns
-    # the data lack are seen as all-missing, so a query on them is simply False.
-    absent = [c for c in [*cb.columns, *sorted(derived_names(cb))] if c not in out.columns and not c.startswith("pop_")]
-    evalf = pd.concat([out, pd.DataFrame(np.nan, index=out.index, columns=absent)], axis=1) if absent else out.copy()
+    # the data lack are seen as all-missing, so a query on them is simply False. Each query
+    # is evaluated on its own columns only, codes as float64.
+    known = {*cb.columns, *derived_names(cb)}
+    pops = {}
     for pop in cb.populations.values():
-        mask = population_mask(evalf, pop.query, pop.name)
-        evalf[f"pop_{pop.name}"] = mask
-        out[f"pop_{pop.name}"] = mask
+        inputs = {}
+        for n in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", pop.query)):
+            if n in pops:
+                inputs[n] = pops[n]
+            elif n in out.columns:
+                inputs[n] = _num(out[n]) if compact.is_compact(out[n]) else out[n]
+            elif n in known and not n.startswith("pop_"):
+                inputs[n] = pd.Series(np.nan, index=df.index)
+        pops[f"pop_{pop.name}"] = population_mask(pd.DataFrame(inputs, index=df.index), pop.query, pop.name)
+    for name in [c for c in pops if c in out.columns]:  # a file's own pop_ column is replaced in place
+        out[name] = pops.pop(name)
+    out = pd.concat([out, pd.DataFrame(pops, index=df.index)], axis=1)
     out.attrs["not_derived"] = skipped
     return out
 

@@ -56,12 +56,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calaim.data import recode
+from calaim.data import compact, recode
 from calaim.data.codebook import Codebook, Column, load
 
 ERROR, WARNING = "error", "warning"
 MAX_ROWS_SHOWN = 10
 MAX_VALUES_SHOWN = 5
+DERIVE_ROWS = 200_000  # rows derived at a time for the who-was-asked checks
 
 # Raw inputs of the derived variables that population queries use (see calaim.data.recode.derive).
 # A population is evaluable only when all of its raw inputs are present in the data.
@@ -80,6 +81,10 @@ DERIVED_INPUTS: dict[str, list[str]] = {
 }
 _PARTNER_DERIVED = re.compile(r"^(n_partner_sectors|partner_band|partners_\w+)$")
 _RENAME = " (the file has '{}': rename it)"
+_DUPLICATE_ID = (
+    "is used on more than one row; ids must be unique",
+    "are each used on more than one row; ids must be unique",
+)
 _KEYWORDS = {"and", "or", "not", "in", "is", "True", "False", "None"}
 
 
@@ -339,6 +344,23 @@ def validate(
             f"{source}: there is no id column '{idc}'{_hint(idc, names, _RENAME)}; every respondent needs an id.",
             values=[idc],
         )
+    elif n and pd.api.types.is_integer_dtype(df[idc].dtype):
+        # whole-number ids (io reads them as Int64): the same checks without a Python object a row
+        ids = df[idc]
+        blank = ids.isna().to_numpy()
+        if blank.any():
+            rows = [int(p) + 1 for p in np.flatnonzero(blank)]
+            rep.add(
+                "missing_id",
+                idc,
+                f"{source}: column '{idc}', {fmt_rows(rows, line_offset)}: the id is empty (value: empty); "
+                "every respondent needs one.",
+                rows=rows,
+                values=[None],
+            )
+        dup = ids.duplicated(keep=False).to_numpy() & ~blank
+        if dup.any():
+            rep.cells("duplicate_id", idc, dup, ids, _DUPLICATE_ID)
     elif n:
         ids = df[idc]
         txt = ids.astype(object)
@@ -365,16 +387,7 @@ def validate(
         )
         dup = (key.duplicated(keep=False) & ~pd.Series(blank, index=df.index)).to_numpy()
         if dup.any():
-            rep.cells(
-                "duplicate_id",
-                idc,
-                dup,
-                ids,
-                (
-                    "is used on more than one row; ids must be unique",
-                    "are each used on more than one row; ids must be unique",
-                ),
-            )
+            rep.cells("duplicate_id", idc, dup, ids, _DUPLICATE_ID)
 
     # -- required columns
     for name in cb.required_columns():
@@ -405,7 +418,7 @@ def validate(
         _check_weight(df, weight, rep)
 
     # -- values, column by column
-    numeric: dict[str, np.ndarray] = {}
+    numeric = _Numbers(df, flagged)  # float values recomputed when needed, not held for every column
     invalid: dict[str, np.ndarray] = {}  # rows with a wrong_type / bad_code / out_of_range value
     for col in cb.columns.values():
         name = col.name
@@ -417,7 +430,7 @@ def validate(
         if pre is not None:
             wrong &= ~pre
             num = np.where(pre, np.nan, num)
-        numeric[name] = num
+        numeric.add(name)
         bad_any = wrong.copy() if pre is None else wrong | pre
         if wrong.any():
             rep.cells(
@@ -479,6 +492,40 @@ def validate(
     return rep.problems
 
 
+class _Numbers:
+    """The checked code columns of a frame as float values (NaN = missing or flagged by the
+    reader), computed column by column when asked: holding every column as float64 at once
+    would take 8 bytes a cell (calaim.data.compact keeps codes in 2)."""
+
+    def __init__(self, df: pd.DataFrame, flagged: dict[str, np.ndarray]):
+        self.df, self.flagged, self.names = df, flagged, {}
+
+    def add(self, name: str) -> None:
+        self.names[name] = None
+
+    def __contains__(self, name) -> bool:
+        return name in self.names
+
+    def __iter__(self):
+        return iter(list(self.names))
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        num = as_numeric(self.df[name])[0]
+        pre = self.flagged.get(name)
+        return num if pre is None else np.where(pre, np.nan, num)
+
+    def codes(self, name: str):
+        """The column for deriving populations: compact codes as they are, else the floats."""
+        s = self.df[name]
+        if not compact.is_compact(s):
+            return self[name]
+        pre = self.flagged.get(name)
+        return s.array if pre is None else s.mask(pre).array
+
+
 def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
     n = len(df)
     idc = cb.id_column
@@ -497,10 +544,18 @@ def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
         return
     # derive on the population inputs only (fast), as numbers; the id is a surrogate so that
     # a missing or duplicated id (reported above) does not move anybody out of 'everyone'.
-    frame = pd.DataFrame({c: numeric[c] for c in sorted(needed - {idc}) if c in numeric}, index=pd.RangeIndex(n))
+    # (views of the columns, not copies), derived DERIVE_ROWS rows at a time: every derived value and
+    # population depends on its own row only, and a slice's derived columns are small.
+    cols = {c: numeric.codes(c) for c in sorted(needed - {idc}) if c in numeric}
+    frame = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
     frame[idc] = np.arange(1, n + 1)
+    derived = {f"pop_{pop}": np.zeros(n, dtype=bool) for pop in evaluable}
     try:
-        derived = recode.derive(frame, cb)
+        for start in range(0, n, DERIVE_ROWS):
+            part = recode.derive(frame.iloc[start : start + DERIVE_ROWS], cb)
+            for name, mask in derived.items():
+                mask[start : start + len(part)] = part[name].to_numpy(dtype=bool)
+            del part
     except Exception as exc:  # derive is not expected to fail; say so instead of crashing
         rep.add(
             "not_asked",
@@ -517,12 +572,14 @@ def _check_populations(df, cb, rep: _Report, numeric, invalid, present) -> None:
                 ex |= invalid[c]
         excluded_by_pop[pop] = ex
 
-    for name, num in numeric.items():
+    del frame
+    for name in numeric:
+        num = numeric[name]
         col = cb.columns[name]
         pop = col.asked
         answered = ~np.isnan(num)
         if pop in evaluable:
-            inpop = derived[f"pop_{pop}"].to_numpy(dtype=bool)
+            inpop = derived[f"pop_{pop}"]
             ex = excluded_by_pop[pop]
         else:
             inpop, ex = None, np.zeros(n, dtype=bool)
