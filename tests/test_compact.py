@@ -58,7 +58,7 @@ def test_prepared_frame_is_compact_and_chapters_get_float64(cb, default_csv, tmp
     target = chapter.write_prepared(staged, cb)
     stored = pd.read_pickle(target)
     assert str(stored["frame"]["org_type"].dtype) == "Int8"
-    loaded, _, _ = chapter._load(staged, cb, None)
+    loaded, _, _, _ = chapter._load(staged, cb, None)
     expected, _ = chapter.prepare(staged, cb)
     pd.testing.assert_frame_equal(loaded, expected)
 
