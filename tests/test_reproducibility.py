@@ -110,3 +110,18 @@ def test_a_fresh_environment_resolves_to_the_lock(tmp_path):
             re.sub(r"[-_.]+", "-", i["metadata"]["name"]).lower(): i["metadata"]["version"] for i in report["install"]
         }
         assert resolved == expected, args
+
+
+def test_committed_chapters_carry_no_warnings_or_machine_paths():
+    """A warning printed by a chapter lands in its committed output with the kernel's temporary
+    file name (``/tmp/ipykernel_1234/...``): the output then differs from run to run and names
+    this machine. None may be there."""
+    import json
+
+    from calaim import ROOT
+
+    for nb in sorted((ROOT / "chapters").glob("*.ipynb")):
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("text", [])) if out.get("output_type") == "stream" else ""
+                assert "ipykernel_" not in text and "Warning:" not in text, f"{nb.name}: {text[:200]}"

@@ -529,4 +529,7 @@ def _load(
         evaluated = ev["frame"] if ev and key is not None and tuple(ev["key"]) == key else None
         return compact.widen(stored["frame"]), stored["warnings"], list(stored.get("empty", [])), evaluated
     df, warnings = prepare(path, cb, weight=weight)
+    # one block per dtype: derive assembles its columns piecewise, and a fragmented frame makes
+    # pandas warn (into the chapter's output) on every later insert or assign
+    df = df.copy()
     return df, warnings, list(df.attrs.get("empty_columns", [])), None

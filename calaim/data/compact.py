@@ -84,9 +84,14 @@ def widen(df: pd.DataFrame) -> pd.DataFrame:
     compact = [c for c in df.columns if is_compact(df[c])]
     if not compact:
         return df
-    out = df.copy(deep=False)
-    for c in compact:
-        out[c] = df[c].to_numpy(dtype="float64", na_value=np.nan)
+    wide = set(compact)
+    # one frame built from all its columns at once: assigning column by column would leave it
+    # fragmented (pandas then warns on every later insert, e.g. in a chapter's df.assign)
+    out = pd.DataFrame(
+        {c: df[c].to_numpy(dtype="float64", na_value=np.nan) if c in wide else df[c] for c in df.columns},
+        index=df.index,
+    )
+    out.attrs = dict(df.attrs)
     return out
 
 
