@@ -181,3 +181,12 @@ def test_browser_reports_console_errors_and_unloadable_images(clean_site, tmp_pa
     assert ("chapters/broken.html", "missing image") in kinds
     assert not any(p.page == "chapters/front.html" for p in problems)
     assert (shots / "front_page.png").stat().st_size > 0
+
+
+def test_path_like_alt_text_is_one_token_with_a_slash_or_an_image_name():
+    from calaim.book.check_html import _PATHLIKE
+
+    for path in ("../_images/ab12.png", "figure_data/x.csv", "C:\\figs\\a", "chart.PNG"):
+        assert _PATHLIKE.search(path), path
+    for sentence in ('"unsure / not applicable" is a grey block', "Figure 22 (reproduced): bars, n = 1,196"):
+        assert not _PATHLIKE.search(sentence), sentence

@@ -222,7 +222,9 @@ RAW_VALUES = {
     "-0": re.compile(r"(?<![\w.])[-\u2212]0(?:\.0+)?%?(?!\w|\.\d)"),
     "scientific notation": re.compile(r"(?<![\w.])\d+(?:\.\d+)?[eE][-+]?\d+(?!\w|\.\d)"),
 }
-_PATHLIKE = re.compile(r"(^\.{0,2}/|/|\\)|\.(png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
+# a file path is one token (no spaces) holding a slash or backslash, or ends as an image file; a
+# sentence such as 'unsure / not applicable' is not one
+_PATHLIKE = re.compile(r"^\S*[/\\]\S*$|\.(png|jpe?g|gif|svg|webp)$", re.IGNORECASE)
 
 
 def _article(soup):

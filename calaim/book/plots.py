@@ -458,15 +458,29 @@ def enlarge_text(fig, factor: float) -> None:
     fig.set_size_inches(w, h * factor)
 
 
-def legible(fig, min_px: float = MIN_TEXT_PX, steps: int = 5) -> float:
-    """Enlarge the text of ``fig`` until none is under ``min_px`` CSS px at desktop width; return
-    the smallest text size reached (px)."""
+#: what :func:`legible` aims at: a margin above MIN_TEXT_PX, because enlarging the text widens the
+#: figure (so it is shown scaled down a little more) and the browser's column can be narrower
+LEGIBLE_TARGET_PX = 1.05 * MIN_TEXT_PX
+#: at most this much taller in all: a figure whose labels widen it as fast as they grow cannot
+#: gain legibility by growing, and must not grow without end
+MAX_GROWTH = 3.0
+
+
+def legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 6) -> float:
+    """Enlarge the text of ``fig`` until none is under ``min_px`` CSS px at desktop width, or
+    until enlarging stops helping (less than 1% gained) or the figure is :data:`MAX_GROWTH`
+    times its height; return the smallest text size reached (px)."""
     px = text_px(fig)
+    grown = 1.0
     for _ in range(steps):
-        if px >= min_px - 0.01:
+        if px >= min_px - 0.01 or grown >= MAX_GROWTH:
             break
-        enlarge_text(fig, min(1.6, min_px / px * 1.01))
-        px = text_px(fig)
+        factor = min(1.6, min_px / px * 1.01, MAX_GROWTH / grown)
+        enlarge_text(fig, factor)
+        grown *= factor
+        before, px = px, text_px(fig)
+        if px < before * 1.01:
+            break
     return px
 
 
