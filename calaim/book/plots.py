@@ -466,21 +466,30 @@ LEGIBLE_TARGET_PX = 1.05 * MIN_TEXT_PX
 MAX_GROWTH = 3.0
 
 
-def legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 6) -> float:
-    """Enlarge the text of ``fig`` until none is under ``min_px`` CSS px at desktop width, or
-    until enlarging stops helping (less than 1% gained) or the figure is :data:`MAX_GROWTH`
-    times its height; return the smallest text size reached (px)."""
+def legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 8) -> float:
+    """Enlarge the text of ``fig`` until none is under ``min_px`` CSS px at desktop width;
+    return the smallest text size reached (px). A figure wider than the text column is shown
+    scaled down, and its long labels widen it as fast as they grow: when enlarging stops helping
+    (less than 1% gained) or the figure is :data:`MAX_GROWTH` times its height, it is made
+    narrower instead (its axes give up the room), down to 60% of its width."""
     px = text_px(fig)
-    grown = 1.0
+    grown, narrowed = 1.0, 1.0
     for _ in range(steps):
-        if px >= min_px - 0.01 or grown >= MAX_GROWTH:
+        if px >= min_px - 0.01:
             break
-        factor = min(1.6, min_px / px * 1.01, MAX_GROWTH / grown)
-        enlarge_text(fig, factor)
-        grown *= factor
-        before, px = px, text_px(fig)
-        if px < before * 1.01:
-            break
+        before = px
+        if grown < MAX_GROWTH:
+            factor = min(1.6, min_px / px * 1.01, MAX_GROWTH / grown)
+            enlarge_text(fig, factor)
+            grown *= factor
+            px = text_px(fig)
+        if px < before * 1.01 or grown >= MAX_GROWTH:
+            if narrowed <= 0.6:
+                break
+            w, h = fig.get_size_inches()
+            fig.set_size_inches(w * 0.85, h)
+            narrowed *= 0.85
+            px = text_px(fig)
     return px
 
 
