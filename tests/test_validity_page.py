@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
+from calaim.book import build
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "chapters" / "validity.md"
@@ -18,21 +18,7 @@ GENERATED = {"chapters/data_dictionary", "chapters/inconsistencies"}  # written 
 
 
 def _toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(toc)
-    return files
+    return build.toc_files(ROOT)  # the walk the build itself does
 
 
 def test_every_toc_entry_is_a_chapter_or_a_generated_page():

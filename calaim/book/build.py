@@ -259,8 +259,8 @@ def scrub_notebook(nb: Any) -> Any:
     return nb
 
 
-def toc_notebooks(root: Path) -> list[Path]:
-    """The notebooks the table of contents lists (only those are executed and published)."""
+def toc_files(root: Path) -> list[str]:
+    """Every entry the table of contents lists (``file`` values, the root first), as written."""
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
@@ -279,6 +279,12 @@ def toc_notebooks(root: Path) -> list[Path]:
     walk(toc)
     if "root" in toc:
         files.insert(0, str(toc["root"]))
+    return files
+
+
+def toc_notebooks(root: Path) -> list[Path]:
+    """The notebooks the table of contents lists (only those are executed and published)."""
+    files = toc_files(root)
     found = []
     for f in files:
         path = root / (f if f.endswith(".ipynb") else f + ".ipynb")

@@ -282,6 +282,20 @@ def population_inputs(
 
 
 # ---------------------------------------------------------------------- the checks
+def _report_blank_ids(rep, blank: np.ndarray, idc: str, source: str, line_offset) -> None:
+    """One ``missing_id`` problem listing every row whose id is empty (``blank``), if any."""
+    if blank.any():
+        rows = [int(p) + 1 for p in np.flatnonzero(blank)]
+        rep.add(
+            "missing_id",
+            idc,
+            f"{source}: column '{idc}', {fmt_rows(rows, line_offset)}: the id is empty (value: empty); "
+            "every respondent needs one.",
+            rows=rows,
+            values=[None],
+        )
+
+
 def validate(
     df: pd.DataFrame,
     cb: Codebook | None = None,
@@ -348,16 +362,7 @@ def validate(
         # whole-number ids (io reads them as Int64): the same checks without a Python object a row
         ids = df[idc]
         blank = ids.isna().to_numpy()
-        if blank.any():
-            rows = [int(p) + 1 for p in np.flatnonzero(blank)]
-            rep.add(
-                "missing_id",
-                idc,
-                f"{source}: column '{idc}', {fmt_rows(rows, line_offset)}: the id is empty (value: empty); "
-                "every respondent needs one.",
-                rows=rows,
-                values=[None],
-            )
+        _report_blank_ids(rep, blank, idc, source, line_offset)
         dup = ids.duplicated(keep=False).to_numpy() & ~blank
         if dup.any():
             rep.cells("duplicate_id", idc, dup, ids, _DUPLICATE_ID)
@@ -367,16 +372,7 @@ def validate(
         blank = txt.isna().to_numpy() | np.fromiter(
             (isinstance(v, str) and not v.strip() for v in txt), dtype=bool, count=n
         )
-        if blank.any():
-            rows = [int(p) + 1 for p in np.flatnonzero(blank)]
-            rep.add(
-                "missing_id",
-                idc,
-                f"{source}: column '{idc}', {fmt_rows(rows, line_offset)}: the id is empty (value: empty); "
-                "every respondent needs one.",
-                rows=rows,
-                values=[None],
-            )
+        _report_blank_ids(rep, blank, idc, source, line_offset)
         key = pd.Series(
             [
                 None if b else (v.strip() if isinstance(v, str) else fmt_value(v))

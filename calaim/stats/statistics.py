@@ -53,6 +53,8 @@ class Statistic:
     evaluated: ClassVar[bool] = True
     #: without a registry tolerance, the row matches when the published value is inside the CI
     matches_by_ci: ClassVar[bool] = False
+    #: computed outside the estimate kernel, yet resting on a base: hidden below ``min_base``
+    needs_min_base: ClassVar[bool] = False
 
     def check_item(self, item: str, cb, multi_items: set[str]) -> str | None:
         """A problem with one of the row's items, or None."""
@@ -74,6 +76,8 @@ class Statistic:
         below ``min_base`` or a small count (``tiny``) under the public rules."""
         if est is not None:
             return bool(est.suppressed)
+        if self.needs_min_base and (pd.isna(base) or base < min_base):
+            return True
         return bool(tiny(base))
 
 
@@ -188,6 +192,7 @@ class Rank(Statistic):
     """The rank of one option among its question's options, by share choosing it (1 = most)."""
 
     name = "rank"
+    needs_min_base = True
 
     def check_item(self, item, cb, multi_items):
         if not (item in cb.columns and cb.columns[item].kind == "binary"):
@@ -208,9 +213,6 @@ class Rank(Statistic):
         higher = sum(1 for c, e in shares.items() if c != item and not np.isnan(e.value) and e.value > own + 1e-12)
         return dict(reproduced=float(1 + higher), base=shares[item].base)
 
-    def suppressed(self, base, est, min_base, tiny) -> bool:
-        return bool(pd.isna(base) or base < min_base or tiny(base))
-
 
 @register
 class OddsRatio(Statistic):
@@ -221,6 +223,7 @@ class OddsRatio(Statistic):
     needs_items = False
     uses_models = True
     matches_by_ci = True
+    needs_min_base = True
 
     def compute(self, ev, r, items, mask, codes, exclude, pick) -> dict:
         mids = [m for m in r["model"].split("|") if m]
@@ -229,9 +232,6 @@ class OddsRatio(Statistic):
         orr, lo, hi, n = fits[j]
         note = f"{r['aggregate']} over {len(mids)} models: {mids[j]}" if len(mids) > 1 else ""
         return dict(reproduced=orr, ci_low=lo, ci_high=hi, base=n, note=note)
-
-    def suppressed(self, base, est, min_base, tiny) -> bool:
-        return bool(pd.isna(base) or base < min_base or tiny(base))
 
 
 @register
