@@ -127,6 +127,53 @@ def test_legible_enlarges_small_text_until_10_px_at_the_column_width():
     assert fig.get_size_inches()[1] > h  # taller, so rows keep their spacing
 
 
+def test_legible_rewraps_a_long_base_note_and_titles_instead_of_shrinking_the_figure():
+    """Issue 15: Figure 14 has two panels side by side and a one-line base note 8.6 inches
+    long; enlarging the text widened the note as fast as the text grew, so the figure, scaled
+    down to the column, stayed at 8 px. The note and titles are re-wrapped to fit instead, and
+    the base note and data mark are placed again around what moved."""
+    from calaim.book import display
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 6.5), width_ratios=[2, 1])
+    labels = [f"Sector number {i} with a long descriptive name" for i in range(12)]
+    left.barh(range(12), range(12))
+    left.set_yticks(range(12), labels)
+    right.barh(range(4), [16, 13, 10, 61])
+    right.set_yticks(range(4), ["No partner sector", "One sector", "Two sectors", "Three or more sectors"])
+    left.set_title("Sectors with at least one partnership", fontsize=12, loc="left")
+    right.set_title("Number of partner sectors", fontsize=12, loc="left")
+    note = "Base: completed interviews (n = 1,196). Lines: 95% Wilson intervals. " * 2
+    display.base_note(left, note.strip())
+    plots.data_mark(fig)
+    before = plots.text_px(fig)
+    assert before < plots.MIN_TEXT_PX
+    px = plots.legible(fig)
+    assert px >= plots.MIN_TEXT_PX
+    renderer = fig.canvas.get_renderer()
+    base = next(t for t in fig.texts if t.get_gid() == plots.NOTE_GID)
+    assert "\n" in base.get_text() and " ".join(base.get_text().split()) == note.strip()  # nothing lost
+    assert base.get_window_extent(renderer).width <= fig.get_figwidth() * fig.dpi
+    # the titles do not run into each other
+    a, b = left._left_title.get_window_extent(renderer), right._left_title.get_window_extent(renderer)
+    assert a.x1 <= b.x0
+    # the note sits under every axis label, the mark above every title
+    mark = next(t for t in fig.texts if t.get_gid() == plots.MARK_GID)
+    lowest = min(t.get_window_extent(renderer).y0 for t in left.get_yticklabels() + left.get_xticklabels())
+    assert base.get_window_extent(renderer).y1 <= lowest
+    assert mark.get_window_extent(renderer).y0 >= max(a.y1, b.y1)
+    plt.close(fig)
+
+
+def test_wrap_notes_joins_the_lines_of_upright_category_labels():
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.set_xticks([0, 1], ["Mental health /\nsubstance use", "Correctional\nsystems"], rotation=90)
+    assert plots.wrap_notes(fig) == 1
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Mental health / substance use", "Correctional systems"]
+    assert all(t.get_rotation() == 90 for t in ax.get_xticklabels())
+    assert plots.wrap_notes(fig) == 0  # nothing left to change
+    plt.close(fig)
+
+
 def test_paired_dots_draws_both_estimates_of_each_row_with_their_intervals():
 
     t = pd.DataFrame(

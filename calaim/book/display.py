@@ -288,6 +288,7 @@ def base_note(ax, text: str) -> None:
         va="top",
         fontsize=8,
         color="#424242",
+        gid=plots.NOTE_GID,
     )
 
 

@@ -466,12 +466,63 @@ LEGIBLE_TARGET_PX = 1.05 * MIN_TEXT_PX
 MAX_GROWTH = 3.0
 
 
+def wrap_notes(fig, share: float = 0.98) -> int:
+    """Re-wrap, at word boundaries, every note written on the figure itself (``fig.text``: base
+    notes, sources) that is wider than ``share`` of the figure, and every axes title wider than
+    its axes; put the lines of upright (90 degree) category labels back on one line. Long
+    one-line notes would otherwise set the width the figure is scaled down from, titles of
+    panels side by side would run into each other, and the lines of upright labels into their
+    neighbours. Returns how many texts were changed; texts that fit are left as they are."""
+    import textwrap
+
+    renderer = fig.canvas.get_renderer()
+    limit = share * fig.get_figwidth() * fig.dpi
+    wrapped = 0
+    for t in fig.texts:
+        text = t.get_text()
+        if not t.get_visible() or not text.strip() or t.get_gid() == MARK_GID:
+            continue
+        width = t.get_window_extent(renderer).width
+        if width <= limit:
+            continue
+        flat = " ".join(text.split())
+        longest = max(len(line) for line in text.splitlines())
+        chars = max(20, int(longest * limit / width * 0.97))
+        t.set_text(textwrap.fill(flat, width=chars, break_on_hyphens=False))
+        wrapped += 1
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        room = ax.get_window_extent(renderer).width
+        for t in (ax.title, ax._left_title, ax._right_title):
+            text = t.get_text()
+            width = t.get_window_extent(renderer).width if text.strip() else 0.0
+            if width > room * 1.02 and room > 0:
+                longest = max(len(line) for line in text.splitlines())
+                chars = max(12, int(longest * room / width * 0.97))
+                t.set_text(textwrap.fill(" ".join(text.split()), width=chars, break_on_hyphens=False))
+                wrapped += 1
+        for axis, set_ticks in ((ax.xaxis, ax.set_xticks), (ax.yaxis, ax.set_yticks)):
+            labels = axis.get_ticklabels()
+            turned = [t for t in labels if "\n" in t.get_text() and abs(t.get_rotation() % 180 - 90) < 1]
+            if turned and isinstance(axis.get_major_locator(), matplotlib.ticker.FixedLocator):
+                # a label turned upright has all the length it needs: its lines would only collide
+                # with the neighbouring labels' lines as the text grows
+                rotation = turned[0].get_rotation()
+                set_ticks(axis.get_majorticklocs(), [" ".join(t.get_text().split()) for t in labels])
+                axis.set_tick_params(labelrotation=rotation)
+                wrapped += 1
+    return wrapped
+
+
 def legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 8) -> float:
     """Enlarge the text of ``fig`` until none is under ``min_px`` CSS px at desktop width;
     return the smallest text size reached (px). A figure wider than the text column is shown
     scaled down, and its long labels widen it as fast as they grow: when enlarging stops helping
     (less than 1% gained) or the figure is :data:`MAX_GROWTH` times its height, it is made
-    narrower instead (its axes give up the room), down to 60% of its width."""
+    narrower instead (its axes give up the room), down to 60% of its width. Notes written on the
+    figure are re-wrapped to its width (:func:`wrap_notes`) before each measurement."""
+    wrap_notes(fig)
     px = text_px(fig)
     grown, narrowed = 1.0, 1.0
     for _ in range(steps):
@@ -482,6 +533,7 @@ def legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 8) -> float:
             factor = min(1.6, min_px / px * 1.01, MAX_GROWTH / grown)
             enlarge_text(fig, factor)
             grown *= factor
+            wrap_notes(fig)
             px = text_px(fig)
         if px < before * 1.01 or grown >= MAX_GROWTH:
             if narrowed <= 0.6:
@@ -489,17 +541,53 @@ def legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 8) -> float:
             w, h = fig.get_size_inches()
             fig.set_size_inches(w * 0.85, h)
             narrowed *= 0.85
+            wrap_notes(fig)
             px = text_px(fig)
+    place_notes(fig)
     return px
 
 
-def data_mark(fig, text: str = "synthetic data") -> None:
-    """A small grey mark at the top right of ``fig``, above everything drawn."""
+#: the ``gid`` of the data mark, so that :func:`legible` can find it and place it again
+MARK_GID = "calaim-data-mark"
+
+
+#: the ``gid`` of a base note (:func:`calaim.book.display.base_note`), placed again the same way
+NOTE_GID = "calaim-base-note"
+
+
+def _box_without(fig, texts):
+    """The tight bounding box (inches) of ``fig`` leaving ``texts`` out."""
+    shown = [t.get_visible() for t in texts]
+    for t in texts:
+        t.set_visible(False)
     box = fig.get_tightbbox(fig.canvas.get_renderer())
+    for t, v in zip(texts, shown, strict=True):
+        t.set_visible(v)
+    return box
+
+
+def place_notes(fig) -> None:
+    """Put the base note (``gid`` :data:`NOTE_GID`) just under, and the data mark
+    (:data:`MARK_GID`) just above the top right corner of, everything else drawn on ``fig``:
+    enlarging and re-wrapping texts moves what they were placed against."""
+    notes = [t for t in fig.texts if t.get_gid() == NOTE_GID]
+    marks = [t for t in fig.texts if t.get_gid() == MARK_GID]
     w, h = fig.get_size_inches()
-    fig.text(
-        box.x1 / w, box.y1 / h + 0.02 / h, text, ha="right", va="bottom", fontsize=9, style="italic", color="#595959"
-    )
+    if notes:
+        box = _box_without(fig, notes + marks)
+        for note in notes:
+            note.set_position((box.x0 / w, box.y0 / h - 0.01))
+    if marks:
+        box = _box_without(fig, marks)
+        for mark in marks:
+            mark.set_position((box.x1 / w, box.y1 / h + 0.02 / h))
+
+
+def data_mark(fig, text: str = "synthetic data") -> None:
+    """A small grey mark at the top right of ``fig``, above everything drawn (placed again by
+    :func:`legible` after the layout changes)."""
+    fig.text(0, 0, text, ha="right", va="bottom", fontsize=9, style="italic", color="#595959", gid=MARK_GID)
+    place_notes(fig)
 
 
 def min_font_pt(fig) -> float:
