@@ -2,9 +2,12 @@
 
 Each test states its reference: hand formulas written out here (independent of the module's
 code path), the classical test the design-based one must reduce to with equal weights, and
-integer frequency weights against replicated rows for the point estimates."""
+integer frequency weights against replicated rows for the point estimates, and the point
+estimates of R survey's own svyttest examples."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +15,8 @@ import pytest
 from scipy import stats
 
 from calaim.stats import claims, design_tests, tables
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 # Hand fixture (made up, no source): two groups with unequal weights.
 Y_A, W_A = np.array([1.0, 2.0, 4.0]), np.array([1.0, 2.0, 1.0])
@@ -178,3 +183,26 @@ def test_equal_weights_run_the_unweighted_tests_and_unequal_the_design_based(fra
     prob = design_tests.prob_higher(frame.loc[g, "band"], w[g], frame.loc[~g, "band"], w[~g])
     assert ranks["a"] == pytest.approx(prob)
     assert unpassed["test"] == "Mann-Whitney U test (two-sided, unweighted)"
+
+
+def test_point_estimates_match_svyttest_on_apiclus2():
+    """R survey, man/svyttest.Rd (printed on the package's pkgdown reference page,
+    r-survey.r-forge.r-project.org/pkgdown/docs/reference/svyttest.html): with ``dclus2 <-
+    svydesign(id=~dnum+snum, fpc=~fpc1+fpc2, data=apiclus2)``, ``svyttest(enroll~comp.imp, dclus2)``
+    prints the difference in mean -225.7371 (t = -2.8882, df = 36) and ``svyttest(I(api00-api99)~0,
+    dclus2)`` the mean 25.77786 (t = 9.0704, df = 38). The fixture is apiclus2 as samplics ships it
+    (samplics-org/samplics tests/regression/api_clus2.csv at commit
+    3e242c0a3c125f94ded9efce8f5560e2d227de4d), with the columns used here. The estimates depend
+    only on the weights, so they are compared at the printed precision. The standard errors are
+    not: that design samples districts, then schools (two stages), and the book's designs have
+    one respondent per PSU, which design_tests assumes."""
+    d = pd.read_csv(FIXTURES / "apiclus2_ttest.csv")
+    assert len(d) == 126 and d["dnum"].nunique() == 40
+    e = d[d["enroll"].notna()]
+    yes = e["comp.imp"] == "Yes"
+    y, w = e["enroll"], e["pw"]
+    res = design_tests.mean_difference(y[yes], w[yes], y[~yes], w[~yes])
+    assert res.estimate == pytest.approx(-225.7371, abs=5e-5)
+    assert e["dnum"].nunique() - 2 == 36  # R's df: the 38 districts with enroll, less 2
+    one = design_tests.paired_difference(d["api00"], d["api99"], d["pw"])
+    assert one.estimate == pytest.approx(25.77786, abs=5e-6)
