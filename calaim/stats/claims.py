@@ -23,10 +23,13 @@ on a base below ``min_base`` is not run, like the estimates the book suppresses.
 treat the respondents as a simple random sample; the survey is a convenience sample, so they
 describe sampling noise only. Under a survey weight (:func:`calaim.stats.tables.set_weight`)
 :func:`compare_shares` compares weighted shares with a z test on Kish's effective bases (with
-``method="chi2"``: Rao and Scott's corrected chi-square), and :func:`independence` (a test of
+``method="chi2"``: Rao and Scott's corrected chi-square), :func:`independence` (a test of
 independence of an r x c table) uses the Rao-Scott second-order correction of
-:func:`calaim.stats.weights.rao_scott`; equal weights run the unweighted tests. The other tests
-are not weighted yet.
+:func:`calaim.stats.weights.rao_scott`, and :func:`compare_means`, :func:`trend`,
+:func:`paired_shares` and :func:`rank_sum` (given the weights) run the design-based tests of
+:mod:`calaim.stats.design_tests` (R survey's ``svyttest``, a ``svyglm`` slope and
+``svyranktest``); equal weights run the unweighted tests. :func:`binomial`,
+:func:`rank_correlation` and :func:`ranked` are not weighted yet.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest, tost_proportions_2indep
 from statsmodels.stats.weightstats import ttost_ind
 
-from calaim.stats import estimate
+from calaim.stats import design_tests, estimate
 from calaim.stats import weights as survey_weights
 from calaim.stats.tables import DEFAULT_MIN_BASE, answers, count_answers, weight
 
@@ -278,6 +281,8 @@ def paired_shares(
     }
     if n < max(min_base, 1):
         return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
+    if ws := design_tests.unequal_weights(frame, weight(), both):
+        return {**out, **design_tests.paired_shares(ya.to_numpy(), yb.to_numpy(), ws[0])}
     discordant = int(table[0, 1] + table[1, 0])
     use_exact = discordant < MCNEMAR_EXACT_BELOW if exact == "auto" else bool(exact)
     res = mcnemar(table, exact=use_exact)
@@ -312,6 +317,8 @@ def trend(
     }
     if len(tab) < 2 or tab.sum(axis=1).min() < max(min_base, 1):
         return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
+    if ws := design_tests.unequal_weights(frame, weight(), m):
+        return {**out, **design_tests.trend(frame.loc[m, band], v.isin(_codes(codes)), ws[0])}
     res = Table(tab.to_numpy()).test_ordinal_association(
         row_scores=tab.index.to_numpy(float), col_scores=np.array([0.0, 1.0])
     )
@@ -362,21 +369,31 @@ def compare_means(
     }
     if min(len(a), len(b)) < max(min_base, 2):
         return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
+    if ws := design_tests.unequal_weights(frame, weight(), _bool(mask_a) & v.notna(), _bool(mask_b) & v.notna()):
+        return {**out, **design_tests.compare_means(a, ws[0], b, ws[1])}
     res = stats.ttest_ind(a, b, equal_var=False)
     return {**out, "test": "Welch t test", "statistic": f"t = {res.statistic:.2f}", "p": float(res.pvalue)}
 
 
-def rank_sum(values_a: Sequence, values_b: Sequence, min_base: int = DEFAULT_MIN_BASE) -> dict:
+def rank_sum(
+    values_a: Sequence, values_b: Sequence, min_base: int = DEFAULT_MIN_BASE, weights_a=None, weights_b=None
+) -> dict:
     """Mann-Whitney U test (two-sided) of ordered answers in two independent groups. The estimate
     is U / (n_a n_b): the chance that an answer from group a sits higher than one from group b
-    (ties count half); 0.5 means no tendency either way."""
+    (ties count half); 0.5 means no tendency either way. With unequal ``weights_a``/``weights_b``
+    (:func:`calaim.stats.tables.weights_of`): the weighted chance and ``svyranktest``; a weighted
+    build that passes no weights labels the test unweighted."""
     a, b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
     if min(len(a), len(b)) < max(min_base, 1):
         return result(NOT_RUN, n_a=len(a), n_b=len(b), kind="other")
+    w = None if weights_a is None else survey_weights.check_weights(np.r_[weights_a, weights_b], weight() or "weight")
+    if w is not None and np.ptp(w) > 0:
+        weighted = design_tests.rank_sum(a, w[: a.size], b, w[a.size :])
+        return {**result("", n_a=len(a), n_b=len(b), kind="other"), **weighted}
     res = stats.mannwhitneyu(a, b, alternative="two-sided")
     prob = res.statistic / (len(a) * len(b))
     return result(
-        "Mann-Whitney U test (two-sided)",
+        "Mann-Whitney U test (two-sided" + (", unweighted)" if weight() and w is None else ")"),
         res.pvalue,
         f"U = {res.statistic:.0f}",
         a=prob,

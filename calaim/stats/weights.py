@@ -18,7 +18,8 @@ module holds what every weighted estimate needs:
   error, optionally stratified with a finite-population correction (the form R's survey
   package uses for ``svymean``; :mod:`calaim.stats.estimate` calls it without strata);
 * :func:`glm_covariance`: the same linearisation for survey-weighted logistic regression
-  coefficients (R's ``svyglm``), used by :mod:`calaim.stats.models` under a weight.
+  coefficients (R's ``svyglm``), used by :mod:`calaim.stats.models` under a weight, and for
+  weighted least squares (Gaussian family), used by :mod:`calaim.stats.design_tests`.
 
 All functions are pure: no I/O, no printing, no globals.
 """
@@ -188,8 +189,10 @@ class GLMCovariance:
     df: int
 
 
-def glm_covariance(X, y, p, w, strata=None, fpc=None) -> GLMCovariance:
-    """Design-based ("sandwich") covariance of survey-weighted logistic estimates.
+def glm_covariance(X, y, p, w, strata=None, fpc=None, family: str = "binomial") -> GLMCovariance:
+    """Design-based ("sandwich") covariance of survey-weighted logistic estimates, or with
+    ``family="gaussian"`` of weighted least squares (``p`` then holds the fitted values and the
+    bread drops ``p (1 - p)``: R's ``svyglm(..., family = gaussian())``, which ``svyttest`` uses).
 
     With the bread ``B = (X' diag(w p (1 - p)) X)^-1`` and each respondent's influence
     ``u_i = B x_i w_i (y_i - p_i)``, the covariance is the with-replacement variance of the total
@@ -205,7 +208,10 @@ def glm_covariance(X, y, p, w, strata=None, fpc=None) -> GLMCovariance:
     p = np.asarray(p, dtype=float)
     w = np.asarray(w, dtype=float)
     n, k = X.shape
-    bread = np.linalg.inv(X.T @ (X * (w * p * (1.0 - p))[:, None]))
+    if family not in ("binomial", "gaussian"):
+        raise ValueError(f"unknown family {family!r}")
+    working = w * p * (1.0 - p) if family == "binomial" else w
+    bread = np.linalg.inv(X.T @ (X * working[:, None]))
     u = (X * (w * (y - p))[:, None]) @ bread
     labels = np.zeros(n, dtype=int) if strata is None else pd.factorize(pd.Series(strata))[0]
     cov = np.zeros((k, k))
