@@ -99,33 +99,36 @@ def small():
     return d
 
 
-def test_equal_weights_give_the_unweighted_fit_and_the_hc0_sandwich(small):
+def test_equal_weights_are_the_unweighted_design_and_the_sandwich_reduces_to_hc0(small):
+    """A weight that is the same for everyone is the unweighted design: the fit, its intervals
+    and its statistics are the plain ML ones exactly (so a column of 1s reproduces the book).
+    The design-based covariance itself reduces to n / (n - 1) times HC0 with equal weights,
+    whatever their scale, as svyglm's does."""
     plain = models._fit(small, "y ~ x1 + x2", intercept=True)
-    ones = models._fit(small, "y ~ x1 + x2", intercept=True, weight="one")
-    threes = models._fit(small, "y ~ x1 + x2", intercept=True, weight="three")
-    assert ones.table["coef"].to_numpy() == pytest.approx(plain.table["coef"].to_numpy(), rel=1e-9, abs=1e-12)
-    X = plain.result.model.exog
-    hc0 = models.hc_covariance(X, small["y"], plain.result.predict(), "HC0")
+    for column in ("one", "three"):
+        same = models._fit(small, "y ~ x1 + x2", intercept=True, weight=column)
+        pd.testing.assert_frame_equal(same.table, plain.table, check_exact=True)
+        assert same.stats["auc"] == plain.stats["auc"] and same.stats["pseudo_r2"] == plain.stats["pseudo_r2"]
+        assert same.stats["effective_n"] == pytest.approx(len(small)) and "effective_n" not in plain.stats
+    X, y, p = plain.result.model.exog, small["y"].to_numpy(), plain.result.predict()
+    hc0 = models.hc_covariance(X, y, p, "HC0")
     n = len(small)
-    # svyglm's variance is n / (n - 1) times HC0 when every weight is the same
-    assert ones.table["std_err"].to_numpy() == pytest.approx(np.sqrt(n / (n - 1) * np.diag(hc0)), rel=1e-8)
-    # the scale of the weights does not matter
-    pd.testing.assert_series_equal(threes.table["std_err"], ones.table["std_err"], rtol=1e-9)
-    assert ones.stats["auc"] == pytest.approx(plain.stats["auc"])
-    assert ones.stats["pseudo_r2"] == pytest.approx(plain.stats["pseudo_r2"], rel=1e-9)
-    assert ones.stats["effective_n"] == pytest.approx(n) and "effective_n" not in plain.stats
+    for w in (np.ones(n), np.full(n, 3.0)):
+        cov = weights.glm_covariance(X, y, p, w).cov
+        assert np.diag(cov) == pytest.approx(n / (n - 1) * np.diag(hc0), rel=1e-8)
 
 
 def test_frequency_weight_standard_errors_would_be_wrong(small):
-    """A weight of 3 for everyone is no more information than a weight of 1: the design-based SE is
-    the same, while a frequency-weight GLM counts each respondent three times and shrinks its
-    SEs by sqrt(3). The book never uses those."""
-    ours = models.fit_formula(small, "y ~ x1 + x2", intercept=True, weight="three")
+    """Tripling every weight is no more information: the design-based SE stays the same (the
+    weights only set each respondent's share), while a frequency-weight GLM counts each
+    respondent three times and shrinks its SEs by sqrt(3). The book never uses those."""
+    ours = models.fit_formula(small, "y ~ x1 + x2", intercept=True, weight="w")
+    tripled = models.fit_formula(small.assign(w=3 * small["w"]), "y ~ x1 + x2", intercept=True, weight="w")
+    assert tripled["std_err"].to_numpy() == pytest.approx(ours["std_err"].to_numpy(), rel=1e-9)
     X = sm.add_constant(small[["x1", "x2"]].to_numpy())
+    one = sm.GLM(small["y"].to_numpy(), X, family=sm.families.Binomial(), freq_weights=small["one"]).fit()
     freq = sm.GLM(small["y"].to_numpy(), X, family=sm.families.Binomial(), freq_weights=small["three"]).fit()
-    ones = models.fit_formula(small, "y ~ x1 + x2", intercept=True, weight="one")
-    assert ours["std_err"].to_numpy() == pytest.approx(ones["std_err"].to_numpy(), rel=1e-9)
-    assert freq.bse == pytest.approx(ours["std_err"].to_numpy() / np.sqrt(3), rel=0.05)
+    assert freq.bse == pytest.approx(one.bse / np.sqrt(3), rel=1e-9)
 
 
 def test_saturated_two_group_model_by_hand():

@@ -29,7 +29,9 @@ the design-based linearisation sandwich of :func:`calaim.stats.weights.glm_covar
 computes for ``svydesign(id = ~1, weights = ~w)``; tests use t on the design's residual degrees of
 freedom, as ``summary.svyglm`` does. The frequency-weight (model-based) standard errors are never
 used: they would treat a weight of 3 as three independent respondents. The other estimators are
-not defined for weights here and return a ``problem``.
+not defined for weights here and return a ``problem``. Equal weights (every respondent the same
+weight, such as a column of 1s) are the unweighted design, as for the claims tests: the plain ML
+fit with its model-based intervals, so that such a weight reproduces the unweighted book exactly.
 
 Every fit drops incomplete rows listwise and says how many it dropped. A fit that cannot give
 meaningful odds ratios (perfect or quasi-complete separation, non-convergence, a singular
@@ -443,7 +445,10 @@ def _fit(
         rows = frame.index[mask][complete.to_numpy()]
         w = survey_weights.check_weights(frame.loc[rows, weight], weight, rows=[f"row {r}" for r in rows])
         used = used.assign(**{weight: w}) if weight not in used.columns else used
-    label = WEIGHTED if (weight is not None and estimator == "ml") else estimator
+    # equal weights are the unweighted design (as for the claims tests): the plain fit, with its
+    # model-based intervals, so that a weight of 1 for everyone reproduces the unweighted book
+    design_w = None if w is None or np.all(w == w[0]) else w
+    label = WEIGHTED if (design_w is not None and estimator == "ml") else estimator
     info = dict(
         model=model if model is not None else formula, outcome=outcome, n=n, n_dropped=n_base - n, estimator=label
     )
@@ -467,7 +472,7 @@ def _fit(
         raise ValueError(f"outcome {outcome!r} must be coded 0/1, found {sorted(y.unique())[:5]}")
     if y.nunique() < 2:
         return failed(f"outcome does not vary (all {int(y.iloc[0])})")
-    if weight is not None and estimator != "ml":
+    if design_w is not None and estimator != "ml":
         return failed(f"{ESTIMATORS[estimator]} is not available with a survey weight")
 
     try:
@@ -521,9 +526,7 @@ def _fit(
         ):
             warnings.simplefilter("always")
             try:
-                if w is None or np.all(w == w[0]):
-                    # equal weights: the same estimating equations, solved the unweighted way so
-                    # that the estimates are the unweighted ones to the last bit
+                if design_w is None:
                     res = mod.fit(method="newton", maxiter=MAXITER, disp=False)
                 else:
                     # the weights (scaled to mean 1, as svyglm does) only define the estimating
@@ -536,7 +539,7 @@ def _fit(
             except np.linalg.LinAlgError:
                 problems.append("singular Hessian (separation or collinearity)")
             design = None
-            if res is not None and w is not None:
+            if res is not None and design_w is not None:
                 params = pd.Series(np.asarray(res.params), index=names)
                 p_hat = np.asarray(res.predict())
                 try:
@@ -585,7 +588,9 @@ def _fit(
             problems.append("non-convergence")
         if problems:
             return failed("; ".join(dict.fromkeys(problems)), converged=converged)
-        fit_stats = _stats(mod.endog, p_hat, loglik, n_dropped=n_base - n, converged=converged, w=w)
+        fit_stats = _stats(mod.endog, p_hat, loglik, n_dropped=n_base - n, converged=converged, w=design_w)
+        if w is not None and design_w is None:
+            fit_stats["effective_n"] = survey_weights.effective_n(w)
         result, n_used = res, int(res.nobs)
 
     rows = []
@@ -615,7 +620,7 @@ def _fit(
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
     table = _order(table, (["intercept"] if intercept else []) + expected)
-    if w is None:
+    if design_w is None:
         return FitResult(table, fit_stats, result, used)
     return FitResult(table, fit_stats, result, used, weight, design.cov, design.df)
 
