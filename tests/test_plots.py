@@ -174,6 +174,27 @@ def test_wrap_notes_joins_the_lines_of_upright_category_labels():
     plt.close(fig)
 
 
+def test_wrap_notes_wraps_wide_category_labels_and_moves_a_side_legend_under_the_axes():
+    """Figure 32's shape: long option names left of the bars and a legend right of the axes
+    together took over half the width, so the figure stayed at 9 px however its text grew."""
+    fig, ax = plt.subplots(figsize=(8, 6))
+    names = [f"Option {i}: more implementation funding (data systems, hiring, training)" for i in range(6)]
+    ax.barh(names, range(1, 7), label="Non-providers: would make providing more likely")
+    ax.barh(names, range(1, 7), label="Current providers: most helpful support")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1))
+    assert plots.text_px(fig) < plots.MIN_TEXT_PX
+    plots.legible(fig)
+    assert plots.text_px(fig) >= plots.MIN_TEXT_PX
+    renderer = fig.canvas.get_renderer()
+    labels = ax.get_yticklabels()
+    assert all(" ".join(t.get_text().split()) == n for t, n in zip(labels, names, strict=True))  # words kept
+    assert max(t.get_window_extent(renderer).width for t in labels) <= 0.5 * fig.get_figwidth() * fig.dpi
+    legend, axes_box = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert legend.y1 <= min(t.get_window_extent(renderer).y0 for t in ax.get_xticklabels())  # under the axis
+    assert legend.x1 <= axes_box.x1 + 0.5 * axes_box.width and legend.y1 < axes_box.y0
+    plt.close(fig)
+
+
 def test_paired_dots_draws_both_estimates_of_each_row_with_their_intervals():
 
     t = pd.DataFrame(

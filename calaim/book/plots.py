@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib
+import matplotlib.category
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -466,10 +467,32 @@ LEGIBLE_TARGET_PX = 1.05 * MIN_TEXT_PX
 MAX_GROWTH = 3.0
 
 
-def wrap_notes(fig, share: float = 0.98) -> int:
+def _legend_under(ax, renderer) -> int:
+    """Move the legend of ``ax`` that sits right of the axes to under them (centred, below the
+    tick labels and axis label), where it takes height instead of width; 1 if moved, else 0."""
+    legend = ax.get_legend()
+    if legend is None or not legend.get_visible():
+        return 0
+    box, axes_box = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    if box.x0 < axes_box.x1 - 1:
+        return 0
+    below = ax.get_tightbbox(renderer, bbox_extra_artists=[])
+    gap = (axes_box.y0 - below.y0) / axes_box.height + 0.02
+    legend.set_loc("upper center")
+    legend.set_bbox_to_anchor((0.5, -gap), transform=ax.transAxes)
+    return 1
+
+
+#: locators of category axes, whose labels can be replaced by wrapped ones
+_CATEGORY_LOCATORS = (matplotlib.ticker.FixedLocator, matplotlib.category.StrCategoryLocator)
+
+
+def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
     """Re-wrap, at word boundaries, every note written on the figure itself (``fig.text``: base
     notes, sources) that is wider than ``share`` of the figure, and every axes title wider than
-    its axes; put the lines of upright (90 degree) category labels back on one line. Long
+    its axes, and the category labels left of an axes where the widest takes more than
+    ``label_share`` of the figure; put the lines of upright (90 degree) category labels back
+    on one line; move a legend right of its axes to under them. Long
     one-line notes would otherwise set the width the figure is scaled down from, titles of
     panels side by side would run into each other, and the lines of upright labels into their
     neighbours. Returns how many texts were changed; texts that fit are left as they are."""
@@ -505,12 +528,25 @@ def wrap_notes(fig, share: float = 0.98) -> int:
         for axis, set_ticks in ((ax.xaxis, ax.set_xticks), (ax.yaxis, ax.set_yticks)):
             labels = axis.get_ticklabels()
             turned = [t for t in labels if "\n" in t.get_text() and abs(t.get_rotation() % 180 - 90) < 1]
-            if turned and isinstance(axis.get_major_locator(), matplotlib.ticker.FixedLocator):
+            if turned and isinstance(axis.get_major_locator(), _CATEGORY_LOCATORS):
                 # a label turned upright has all the length it needs: its lines would only collide
                 # with the neighbouring labels' lines as the text grows
                 rotation = turned[0].get_rotation()
                 set_ticks(axis.get_majorticklocs(), [" ".join(t.get_text().split()) for t in labels])
                 axis.set_tick_params(labelrotation=rotation)
+                wrapped += 1
+        wrapped += _legend_under(ax, renderer)
+        labels = [t for t in ax.yaxis.get_ticklabels() if t.get_text().strip()]
+        if labels and isinstance(ax.yaxis.get_major_locator(), _CATEGORY_LOCATORS):
+            widest = max(labels, key=lambda t: t.get_window_extent(renderer).width)
+            width = widest.get_window_extent(renderer).width
+            room = label_share * fig.get_figwidth() * fig.dpi
+            if width > room and abs(widest.get_rotation() % 180) < 1:
+                # category labels left of the axes take at most ``label_share`` of the width
+                longest = max(len(line) for line in widest.get_text().splitlines())
+                chars = max(16, int(longest * room / width * 0.97))
+                texts = [textwrap.fill(" ".join(t.get_text().split()), width=chars) for t in ax.yaxis.get_ticklabels()]
+                ax.set_yticks(ax.yaxis.get_majorticklocs(), texts)
                 wrapped += 1
     return wrapped
 
