@@ -386,7 +386,8 @@ def prepare(
             f"({', '.join(empty[:20])}{', ...' if len(empty) > 20 else ''}): treated as not asked in this wave "
             "(not in this data set)."
         )
-    derived = recode.derive(raw, cb)
+    # the compact path is the build's one for large files: derived a block of rows at a time
+    derived = recode.derive_in_blocks(raw, cb) if small else recode.derive(raw, cb)
     if weight:
         derived[weight] = pd.to_numeric(raw[weight]).astype(float).to_numpy()
     derived.attrs["empty_columns"] = empty
