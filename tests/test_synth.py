@@ -139,14 +139,18 @@ def test_notes_are_current_and_say_synthetic():
     assert str(synth.DEFAULT_SEED) in notes
 
 
-def test_fast_derive_matches_recode(default, derived):
+def test_generator_derivation_is_recodes(default, derived):
+    """The generator's derivation (recode.derive_arrays on its float columns) gives the columns
+    recode.derive adds, value for value."""
     cols = {c: default[c].to_numpy(dtype=float) for c in default.columns}
-    fast = synth.fast_derive(cols, CB)
+    fast = recode.derive_arrays(cols, CB)
     for name, value in fast.items():
         ref = derived[name]
         a = np.asarray(value)
         if a.dtype == bool:
             assert np.array_equal(a, ref.fillna(False).to_numpy(dtype=bool)), name
+        elif a.dtype == object:  # plan_model: a key, 'multiple', 'statewide' or missing
+            assert list(pd.Series(a).fillna("<NA>")) == list(ref.astype(object).fillna("<NA>")), name
         else:
             assert np.allclose(a.astype(float), pd.to_numeric(ref).to_numpy(dtype=float), equal_nan=True), name
 
@@ -167,7 +171,7 @@ def test_planted_odds_ratios_recovered_on_a_large_sample():
     ratios come back within 10%."""
     models = pytest.importorskip("calaim.stats.models")
     big = synth.generate(n=60_000, seed=synth.DEFAULT_SEED)
-    d = synth.fast_derive({c: big[c].to_numpy(dtype=float) for c in big.columns}, CB)
+    d = recode.derive_arrays({c: big[c].to_numpy(dtype=float) for c in big.columns}, CB)
     frame = pd.DataFrame(
         {
             k: d[k]

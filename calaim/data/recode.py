@@ -213,140 +213,214 @@ class _Derived(dict):
         return self[name] if name in self else default
 
 
+class _FloatColumns:
+    """A frame's columns as float64 arrays (NaN = missing), converted when read and not kept, so
+    :func:`derive_arrays` sees a data frame the way it sees the generator's dict of arrays."""
+
+    def __init__(self, df: pd.DataFrame):
+        self.df = df
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.df.columns
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return _col(self.df, name).to_numpy()
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self else default
+
+
+def _indicator(s: np.ndarray, yes, no=None) -> np.ndarray:
+    """:func:`indicator` on a float array: 1 in ``yes``, 0 in ``no`` (default: any other
+    answer), NaN where missing."""
+    out = np.full(len(s), np.nan)
+    ans = ~np.isnan(s)
+    out[ans & (np.isin(s, no) if no is not None else ans)] = 0.0
+    out[ans & np.isin(s, yes)] = 1.0
+    return out
+
+
+def derive_arrays(cols, cb: Codebook, memo: dict | None = None, n: int | None = None, raw=None) -> dict:
+    """The derivation rules, on arrays: every derived variable and population flag except the
+    top-box and paper-outcome columns and ``role4``, from ``cols`` (a dict of float arrays,
+    NaN = missing, or any mapping with ``in``, ``[]`` and ``get``). :func:`derive` calls it
+    on a data frame and the synthetic generator (:mod:`calaim.synth`) on the columns it has
+    built so far: one set of rules for both. ``plan_model`` is an object array (model key,
+    'multiple', 'statewide' or None). ``memo`` keeps the geography (the costliest part) while
+    the county arrays stay the same objects. ``n`` is the number of rows (default: the length of
+    the id column); ``raw(name)`` gives a population query an input column as the data hold it
+    (default: the float array), so a text id still equals itself.
+
+    Place in the flow: recode, between validate and estimate (and inside the generator)."""
+    if n is None:
+        n = len(cols[cb.id_column]) if cb.id_column in cols else len(next(iter(cols.values())))
+    nan = np.full(n, np.nan)
+    col = lambda k: cols.get(k, nan)  # noqa: E731
+    org, role, cred, spec = col("org_type"), col("role"), col("credential"), col("specialty")
+    d: dict = {}
+    # -- sectors (Appendix A); overlapping by design
+    d["sector_mcp"] = org == ORG_MCP
+    d["sector_fqhc"] = org == ORG_FQHC
+    d["bh_org"] = np.isin(org, BH_ORGS)
+    d["sector_bh"] = d["bh_org"] | (spec == 2) | np.isin(cred, BH_CREDENTIALS)
+    d["sector_sso"] = org == ORG_SSO
+    d["sector_hdp"] = col("discharge_planner") == 1
+    d["sector_pcp"] = (np.isin(cred, PRESCRIBER) & (spec == 1)) | ((role == 3) & (col("work_setting") == 1))
+    d["hc_org"] = np.isin(org, HC_ORGS)
+    # -- role and familiarity
+    d["leader"] = np.isin(role, [1, 2])
+    fam = col("familiarity")
+    d["fam_very"], d["fam_somewhat"], d["fam_little"] = fam == 1, fam == 2, fam == 3
+    # -- Medi-Cal share bands of Figure 25 (0-50 takes the under-30% answers too)
+    med = col("medical_share")
+    band = np.select([np.isin(med, [1, 2]), med == 3, med == 4], [1.0, 2.0, 3.0], default=np.nan)
+    d["medi_band"] = band
+    d["medi_0_50"], d["medi_51_75"], d["medi_75plus"] = band == 1, band == 2, band == 3
+    # -- organisation size and form
+    d["fte_lt50"] = _indicator(col("fte"), [1, 2, 3], [4, 5, 6])
+    d["fte_50plus"] = d["fte_lt50"] == 0
+    d["nonprofit"] = _indicator(col("legal_type"), [2], [1, 3])
+    # -- geography: regions, single county, plan model
+    counties = [k for k in cb.counties if f"county__{k}" in cols]
+    statewide = col("statewide") == 1
+    geo_key = tuple(id(cols[f"county__{k}"]) for k in counties) + (id(cols.get("statewide")),)
+    if counties and memo is not None and memo.get("key") == geo_key:
+        d.update(memo["geo"])
+    elif counties:
+        before = set(d)
+        sel = np.stack([cols[f"county__{k}"] == 1 for k in counties], axis=1)
+        ncty = sel.sum(axis=1)
+        d["n_counties"] = ncty.astype(float)
+        d["is_statewide"] = statewide
+        d["single_county"] = np.where(statewide, 0.0, np.where(ncty == 1, 1.0, np.where(ncty > 1, 0.0, np.nan)))
+        for region in cb.regions:
+            j = [i for i, k in enumerate(counties) if cb.counties[k]["region"] == region]
+            d[f"region_{region}"] = (sel[:, j].any(axis=1) if j else np.zeros(n, bool)) & ~statewide
+        models = sorted(set(c["model"] for c in cb.counties.values()))
+        anym = np.stack(
+            [sel[:, [i for i, k in enumerate(counties) if cb.counties[k]["model"] == m]].any(axis=1) for m in models],
+            axis=1,
+        )
+        nm = anym.sum(axis=1)
+        pm = np.where(nm == 1, np.array(models, dtype=object)[anym.argmax(axis=1)], np.where(nm > 1, "multiple", None))
+        d["plan_model"] = np.where(statewide, "statewide", pm)
+        for m in cb.plan_models:
+            d[f"model_{m}"] = d["plan_model"] == m
+        if memo is not None:
+            memo["key"], memo["geo"] = geo_key, {k: d[k] for k in set(d) - before}
+    # -- pilots, ECM / CS, the paper's variables
+    wpc = col("wpc_hh")
+    d["wpc_yes"], d["wpc_no"] = wpc == 1, wpc == 2
+    d["pilot"] = _indicator(wpc, [1], [2])
+    ecm, cs = col("ecm_provider"), col("cs_provider")
+    d["contracted"] = np.where((ecm == 1) | (cs == 1), 1.0, np.where((ecm == 2) & (cs == 2), 0.0, np.nan))
+    d["prior_mc_contract"] = _indicator(col("sso_exp_contract_mcp"), [1, 2, 3], [4])
+    d["housing_provider"] = _indicator(col("sso_type__housing"), [1], [0])
+    ok = np.isin(role, [1, 2, 3, 4])
+    for v in ("contracted", "single_county", "pilot", "prior_mc_contract", "fte_lt50", "nonprofit", "housing_provider"):
+        ok &= ~np.isnan(d[v]) if v in d else False
+    d["sso_model_complete"] = ok
+    # -- partnerships
+    present = [k for k in cb.option_sets.get("partner_sectors", {}) if f"partner__{k}" in cols]
+    if present:
+        psel = {k: cols[f"partner__{k}"] == 1 for k in present}
+        npart = np.sum([psel[k] for k in present], axis=0)
+        d["n_partner_sectors"] = npart.astype(float)
+        d["partner_band"] = np.minimum(npart, 3).astype(float)
+        for g, keys in PARTNER_GROUPS.items():
+            ks = [psel[k] for k in keys if k in psel]
+            d[f"partners_{g}"] = np.any(ks, axis=0) if ks else np.zeros(n, bool)
+    else:
+        for g in PARTNER_GROUPS:
+            d[f"partners_{g}"] = np.zeros(n, bool)
+    # -- Table B1 respondent types
+    sso = d["sector_sso"]
+    st = lambda key: col(f"sso_type__{key}") == 1  # noqa: E731
+    d["rt_mcp"] = d["sector_mcp"]
+    for key in ("sobering", "respite", "asthma", "older_adults", "home_mod", "food", "housing"):
+        d[f"rt_{key}"] = sso & st(key)
+    d["rt_other_sso"] = sso & st("other")
+    d["rt_county_bh"] = org == ORG_COUNTY_BH
+    d["rt_hospital"] = np.isin(org, [ORG_HOSPITAL, ORG_KAISER, ORG_MEDGROUP, ORG_IPA])
+    d["rt_fqhc_pcp"] = d["sector_fqhc"] | d["sector_pcp"]
+    d["rt_mhsud_org"] = np.isin(org, [ORG_OUTPATIENT_BH, ORG_RESIDENTIAL_BH])
+    d["rt_bh_clinician"] = d["sector_bh"] & ~d["bh_org"]
+    # -- data-exchange channel users (Figure 23): "always" or "usually"
+    if "info_source" in cb.items:
+        for key in cb.item("info_source").parts:
+            d[f"users_{key}"] = np.isin(col(f"info_source_{key}"), ALWAYS_USUALLY)
+    # -- populations, in codebook order (later ones may use earlier ones); each query sees only
+    # the names it uses; a codebook column the data lack is all-missing, so a query on it is False
+    env: dict = {}
+    for pop in cb.populations.values():
+        frame = {}
+        for nm in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", pop.query)):
+            if nm in env:
+                frame[nm] = env[nm]
+            elif nm in d:
+                frame[nm] = d[nm]
+            elif nm not in ("and", "or", "not", "in", "is", "True", "False", "None"):
+                frame[nm] = raw(nm) if raw is not None else col(nm)
+        env[f"pop_{pop.name}"] = _population(frame, pop.query, pop.name, n)
+    d.update(env)
+    return d
+
+
+def _population(frame: dict, query: str, name: str, n: int) -> np.ndarray:
+    """A population query on bare columns (``pd.eval`` with the python engine, missing =
+    False): no index resolvers, which cost more than the query itself on millions of rows."""
+    resolvers = {k: pd.Series(np.asarray(v), copy=False) for k, v in frame.items()}
+    try:
+        res = pd.eval(query, engine="python", resolvers=(resolvers,))
+    except Exception as exc:  # pandas raises many types here; name the population
+        raise ValueError(f"population {name!r}: cannot evaluate {query!r}: {exc}") from None
+    if np.ndim(res) == 0:
+        return np.full(n, bool(res))
+    return pd.Series(res).fillna(False).astype(bool).to_numpy()
+
+
+# derive_arrays' float columns that derive stores as whole numbers
+_INT_COLUMNS = ("n_counties", "n_partner_sectors", "partner_band")
+
+
 def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
-    """Return a copy of ``df`` with every derived variable and population flag added.
+    """Return a copy of ``df`` with every derived variable and population flag added: the rules
+    of :func:`derive_arrays`, plus ``role4``, the top-box indicators and the paper's outcomes.
 
     Codes compact on input (:mod:`calaim.data.compact`) give derived 0/1/NaN indicators compact
     too: :func:`calaim.data.compact.widen` of the result equals ``derive`` of the float64 frame."""
     cb = codebook or load()
     new = _Derived(any(compact.is_compact(df[c]) for c in df.columns))
     skipped: list[str] = []
-
-    org = _col(df, "org_type")
-    role = _col(df, "role")
-    cred = _col(df, "credential")
-    spec = _col(df, "specialty")
-
-    # -- sectors (Appendix A); overlapping by design
-    new["sector_mcp"] = org == ORG_MCP
-    new["sector_fqhc"] = org == ORG_FQHC
-    new["bh_org"] = _isin(org, BH_ORGS)
-    new["sector_bh"] = new["bh_org"] | (spec == 2) | _isin(cred, BH_CREDENTIALS)
-    new["sector_sso"] = org == ORG_SSO
-    new["sector_hdp"] = _col(df, "discharge_planner") == 1
-    new["sector_pcp"] = (_isin(cred, PRESCRIBER) & (spec == 1)) | ((role == 3) & (_col(df, "work_setting") == 1))
-    new["hc_org"] = _isin(org, HC_ORGS)
-    for name in ("sector_hdp", "sector_pcp"):
-        if not _has(df, "discharge_planner" if name == "sector_hdp" else "credential"):
-            skipped.append(name)
-
-    # -- role
-    new["leader"] = _isin(role, [1, 2])
-    new["role4"] = role.map({1: "senior", 2: "manager", 3: "frontline", 4: "other"}).astype("string")
-
-    # -- familiarity
-    fam = _col(df, "familiarity")
-    new["fam_very"], new["fam_somewhat"], new["fam_little"] = fam == 1, fam == 2, fam == 3
-
-    # -- Medi-Cal share bands of Figure 25 (0-50 takes the under-30% answers too)
-    med = _col(df, "medical_share")
-    new["medi_band"] = med.map({1: 1, 2: 1, 3: 2, 4: 3}).astype("float64")
-    new["medi_0_50"], new["medi_51_75"], new["medi_75plus"] = (
-        new["medi_band"] == 1,
-        new["medi_band"] == 2,
-        new["medi_band"] == 3,
-    )
-
-    # -- organisation size and form
-    fte = _col(df, "fte")
-    new["fte_lt50"] = indicator(fte, [1, 2, 3], no=[4, 5, 6])
-    new["fte_50plus"] = new["fte_lt50"].map({0.0: True, 1.0: False}).fillna(False).astype(bool)
-    new["nonprofit"] = indicator(_col(df, "legal_type"), [2], no=[1, 3])
-
-    # -- geography: regions, single county, plan model
-    county_cols = [f"county__{k}" for k in cb.counties if f"county__{k}" in df]
-    if county_cols:
-        sel = pd.DataFrame(_ones(df, county_cols), index=df.index, columns=county_cols)
-        new["n_counties"] = sel.sum(axis=1).astype("int64")
-        statewide = _col(df, "statewide") == 1
-        new["is_statewide"] = statewide
-        new["single_county"] = indicator(
-            pd.Series(
-                np.where(statewide, 0, np.where(new["n_counties"] == 1, 1, np.where(new["n_counties"] > 1, 0, np.nan))),
-                index=df.index,
-            ),
-            [1],
-            no=[0],
-        )
-        for region in cb.regions:
-            cols = [f"county__{k}" for k, c in cb.counties.items() if c["region"] == region and f"county__{k}" in df]
-            new[f"region_{region}"] = sel[cols].any(axis=1) & ~statewide if cols else pd.Series(False, index=df.index)
-        pm = plan_model_of(df, cb)
-        new["plan_model"] = pm
-        for m in cb.plan_models:
-            new[f"model_{m}"] = (pm == m).fillna(False).astype(bool)
-        del sel, statewide, pm
-    else:
+    if not _has(df, "discharge_planner"):
+        skipped.append("sector_hdp")
+    if not _has(df, "credential"):
+        skipped.append("sector_pcp")
+    if not any(f"county__{k}" in df for k in cb.counties):
         skipped += ["n_counties", "single_county", "plan_model", "regions"]
-
-    # -- pilots, ECM / CS, the paper's variables
-    wpc = _col(df, "wpc_hh")
-    new["wpc_yes"], new["wpc_no"] = wpc == 1, wpc == 2
-    new["pilot"] = indicator(wpc, [1], no=[2])
-    ecm, cs = _col(df, "ecm_provider"), _col(df, "cs_provider")
-    contracted = pd.Series(np.nan, index=df.index)
-    contracted[(ecm == 2) & (cs == 2)] = 0.0
-    contracted[(ecm == 1) | (cs == 1)] = 1.0
-    new["contracted"] = contracted
-    new["prior_mc_contract"] = indicator(_col(df, "sso_exp_contract_mcp"), [1, 2, 3], no=[4])
-    new["housing_provider"] = indicator(_col(df, "sso_type__housing"), [1], no=[0])
-    model_vars = [
-        "contracted",
-        "single_county",
-        "pilot",
-        "prior_mc_contract",
-        "fte_lt50",
-        "nonprofit",
-        "housing_provider",
-    ]
-    complete = pd.Series(True, index=df.index)
-    for v in model_vars:
-        complete &= new[v].notna() if v in new else False
-    complete &= new["role4"].notna()
-    new["sso_model_complete"] = complete
-
-    # -- partnerships
-    pcols = {k: f"partner__{k}" for k in cb.option_sets.get("partner_sectors", {})}
-    present = {k: c for k, c in pcols.items() if c in df}
-    if present:
-        psel = pd.DataFrame(_ones(df, list(present.values())), index=df.index, columns=list(present.values()))
-        new["n_partner_sectors"] = psel.sum(axis=1).astype("int64")
-        new["partner_band"] = np.minimum(new["n_partner_sectors"], 3)
-        for g, keys in PARTNER_GROUPS.items():
-            cols = [present[k] for k in keys if k in present]
-            new[f"partners_{g}"] = psel[cols].any(axis=1) if cols else pd.Series(False, index=df.index)
-        del psel
-    else:
+    if not any(f"partner__{k}" in df for k in cb.option_sets.get("partner_sectors", {})):
         skipped += ["n_partner_sectors", "partner_band", "partners_*"]
-        for g in PARTNER_GROUPS:
-            new[f"partners_{g}"] = pd.Series(False, index=df.index)
 
-    # -- Table B1 respondent types
-    sso = new["sector_sso"]
-    st = lambda key: _col(df, f"sso_type__{key}") == 1  # noqa: E731
-    new["rt_mcp"] = new["sector_mcp"]
-    for key in ("sobering", "respite", "asthma", "older_adults", "home_mod", "food", "housing"):
-        new[f"rt_{key}"] = sso & st(key)
-    new["rt_other_sso"] = sso & st("other")
-    new["rt_county_bh"] = org == ORG_COUNTY_BH
-    new["rt_hospital"] = _isin(org, [ORG_HOSPITAL, ORG_KAISER, ORG_MEDGROUP, ORG_IPA])
-    new["rt_fqhc_pcp"] = new["sector_fqhc"] | new["sector_pcp"]
-    new["rt_mhsud_org"] = _isin(org, [ORG_OUTPATIENT_BH, ORG_RESIDENTIAL_BH])
-    new["rt_bh_clinician"] = new["sector_bh"] & ~new["bh_org"]
+    def raw(name: str):
+        if name not in df.columns:
+            return np.full(len(df), np.nan)
+        s = df[name]
+        return _num(s).to_numpy() if compact.is_compact(s) else s.to_numpy()
 
-    # -- data-exchange channel users (Figure 23): "always" or "usually"
-    for key in cb.item("info_source").parts if "info_source" in cb.items else []:
-        new[f"users_{key}"] = _isin(_col(df, f"info_source_{key}"), ALWAYS_USUALLY)
+    arrays = derive_arrays(_FloatColumns(df), cb, n=len(df), raw=raw)
+    pops = {k: arrays.pop(k) for k in [k for k in arrays if k.startswith("pop_")]}
+    for name, a in arrays.items():
+        if name == "plan_model":
+            new[name] = pd.Series(a, index=df.index, dtype="string")
+        elif name in _INT_COLUMNS:
+            new[name] = pd.Series(a, index=df.index).astype("int64")
+        else:
+            new[name] = pd.Series(a, index=df.index, copy=False)
+        if name == "leader":
+            role = _col(df, "role")
+            new["role4"] = role.map({1: "senior", 2: "manager", 3: "frontline", 4: "other"}).astype("string")
+            del role
+    del arrays
 
     # -- top-box indicators for every better/worse grid column
     for col in cb.columns.values():
@@ -355,28 +429,8 @@ def derive(df: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
     for name, (source, _) in PAPER_OUTCOMES.items():
         new[name] = new.get(f"tb_{source}", pd.Series(np.nan, index=df.index))
 
-    # the float inputs above are no longer needed: free them before the frames below are built
-    del org, role, cred, spec, fam, med, fte, wpc, ecm, cs, contracted, complete, sso
-    for name, s in new.items():
-        if s.dtype == bool or s.dtype == object and set(s.dropna().unique()) <= {True, False}:
-            dict.__setitem__(new, name, s.fillna(False).astype(bool))
     out = pd.concat([df, pd.DataFrame(dict(new.items()), index=df.index, copy=False)], axis=1)
-
-    # -- populations, in codebook order (later ones may use earlier ones). Codebook columns
-    # the data lack are seen as all-missing, so a query on them is simply False. Each query
-    # is evaluated on its own columns only, codes as float64.
-    known = {*cb.columns, *derived_names(cb)}
-    pops = {}
-    for pop in cb.populations.values():
-        inputs = {}
-        for n in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", pop.query)):
-            if n in pops:
-                inputs[n] = pops[n]
-            elif n in out.columns:
-                inputs[n] = _num(out[n]) if compact.is_compact(out[n]) else out[n]
-            elif n in known and not n.startswith("pop_"):
-                inputs[n] = pd.Series(np.nan, index=df.index)
-        pops[f"pop_{pop.name}"] = population_mask(pd.DataFrame(inputs, index=df.index), pop.query, pop.name)
+    pops = {k: pd.Series(v, index=df.index) for k, v in pops.items()}
     for name in [c for c in pops if c in out.columns]:  # a file's own pop_ column is replaced in place
         out[name] = pops.pop(name)
     out = pd.concat([out, pd.DataFrame(pops, index=df.index)], axis=1)

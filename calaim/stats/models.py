@@ -1,4 +1,5 @@
-"""Logistic models of the SSO regression paper, as tidy odds-ratio tables.
+"""Logistic models of the SSO regression paper, as tidy odds-ratio tables (the HC3 covariance,
+AUC and null log-likelihood are in :mod:`calaim.stats.fitstats`).
 
 The paper models, among social service organisation (SSO) respondents familiar with CalAIM,
 
@@ -62,6 +63,9 @@ from statsmodels.tools.sm_exceptions import (
 from calaim.data import recode
 from calaim.stats import weights as survey_weights
 from calaim.stats.firth import FirthResult, firth_logit, profile_interval, profile_test
+from calaim.stats.fitstats import _null_loglik
+from calaim.stats.fitstats import auc as auc
+from calaim.stats.fitstats import hc_covariance as hc_covariance
 
 Z95 = float(stats.norm.ppf(0.975))  # 1.959964...: the normal quantile behind the 95% Wald CI
 MAX_ABS_COEF = 15.0  # |log odds| beyond this signals separation, not an estimate
@@ -305,63 +309,6 @@ def _order(table: pd.DataFrame, terms) -> pd.DataFrame:
     rank = {t: i for i, t in enumerate(terms)}
     key = table["term"].map(lambda t: rank.get(t, len(rank)))
     return table.assign(_k=key).sort_values("_k", kind="stable").drop(columns="_k").reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- robust covariance
-def hc_covariance(X, y, p, kind: str = "HC3") -> np.ndarray:
-    """Heteroskedasticity-consistent ("sandwich") covariance of logistic ML estimates.
-
-    ``B M B`` with bread ``B = (X'WX)^-1``, ``W = diag(p (1 - p))``, and meat
-    ``M = X' diag(e^2 / (1 - h)^k) X`` on the score residuals ``e = y - p``: ``k = 0`` for HC0 and
-    ``k = 2`` for HC3, where ``h`` is the leverage of the GLM, the diagonal of the hat matrix
-    ``W^1/2 X (X'WX)^-1 X' W^1/2`` (Long and Ervin 2000, carried over to GLMs as in R's
-    ``sandwich::vcovHC``). Written out here because statsmodels' ``Logit`` and ``GLM`` give the
-    HC0 matrix whatever HC type is asked for (statsmodels issue 7798, checked on 0.15: on Greene's
-    Spector and Mazzeo data both return HC0 for ``cov_type="HC3"``). A leverage of 1 gives an
-    infinite variance, which the caller reports as a problem.
-    """
-    if kind not in ("HC0", "HC3"):
-        raise ValueError(f"unknown HC type {kind!r}; known: HC0, HC3")
-    X = np.asarray(X, dtype=float)
-    e = np.asarray(y, dtype=float) - np.asarray(p, dtype=float)
-    w = np.asarray(p, dtype=float) * (1.0 - np.asarray(p, dtype=float))
-    bread = np.linalg.inv(X.T @ (X * w[:, None]))
-    h = w * np.einsum("ij,jk,ik->i", X, bread, X)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = e**2 if kind == "HC0" else e**2 / (1.0 - h) ** 2
-    meat = X.T @ (X * scale[:, None])
-    return bread @ meat @ bread
-
-
-# --------------------------------------------------------------------------- fit statistics
-def auc(y, p, w=None) -> float:
-    """Area under the ROC curve: the chance that a random case with y = 1 gets a higher
-    predicted probability than a random case with y = 0 (ties count half), i.e. the
-    Mann-Whitney U statistic divided by n1 * n0. With weights ``w`` each pair counts
-    ``w_i w_j`` (the weighted AUC; equal weights give the unweighted one)."""
-    y = np.asarray(y, dtype=float)
-    p = np.asarray(p, dtype=float)
-    pos, neg = p[y == 1], p[y == 0]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    if w is None:
-        return float(stats.mannwhitneyu(pos, neg, alternative="two-sided").statistic / (len(pos) * len(neg)))
-    w = np.asarray(w, dtype=float)
-    wpos, wneg = w[y == 1], w[y == 0]
-    order = np.argsort(neg, kind="stable")
-    neg, wneg = neg[order], wneg[order]
-    below = np.concatenate([[0.0], np.cumsum(wneg)])
-    lo = below[np.searchsorted(neg, pos, side="left")]  # negative weight strictly below each positive
-    tie = below[np.searchsorted(neg, pos, side="right")] - lo
-    return float(np.sum(wpos * (lo + 0.5 * tie)) / (wpos.sum() * wneg.sum()))
-
-
-def _null_loglik(y: np.ndarray, w=None) -> float:
-    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=float)
-    k, n = float(np.sum(w * y)), float(np.sum(w))
-    if np.all(y == 1) or np.all(y == 0):
-        return 0.0
-    return k * np.log(k / n) + (n - k) * np.log(1 - k / n)
 
 
 @dataclass

@@ -51,8 +51,8 @@ them) and :mod:`calaim.synth.notes` (NOTES.md and the command line).
 
 Public API: :func:`generate` (a DataFrame), :func:`write` / :func:`to_csv_bytes` (deterministic
 CSV), :func:`notes_md` / :func:`write_notes`, :func:`fit_report` (fitted vs published per
-target), :func:`load_targets`, :func:`fast_derive` (the recodes the generator needs, on numpy
-arrays), and the engine.
+target), :func:`load_targets`, and the engine. Between stages the generator derives with
+:func:`calaim.data.recode.derive_arrays`, the rules :func:`calaim.data.recode.derive` uses.
 ``python -m calaim.synth`` rewrites ``data/synthetic/`` (the CSV and NOTES.md). Everything is
 vectorised: a million completes take well under a minute (``benchmarks/bench_synth.py``);
 above 250,000 respondents per item, codes are handed out by within-cell quantiles instead of a
@@ -69,13 +69,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calaim.data import recode
 from calaim.data.codebook import Codebook, load
 from calaim.synth import stated
 
 # the package's public API, re-exported from the modules that hold it (layout: priors -> structure,
 # targets -> engine -> stages -> this generator -> notes)
 from calaim.synth.engine import Fit, Offsets, Prepared, Target, _cells, _rng, allocate, assign, fit_tilt, prepare
-from calaim.synth.fastderive import fast_derive
 from calaim.synth.notes import main, notes_md, write_notes
 from calaim.synth.priors import (
     DEFAULT_N,
@@ -288,8 +288,8 @@ class _Generator:
         return _rng(self.seed, name)
 
     def derive(self) -> dict:
-        """Derived variables and population flags of the columns so far (see fast_derive)."""
-        self.D = fast_derive(self.cols, self.cb, self.geo_memo)
+        """Derived variables and population flags of the columns so far (recode.derive_arrays)."""
+        self.D = recode.derive_arrays(self.cols, self.cb, self.geo_memo)
         return self.D
 
     def m(self, name: str) -> np.ndarray:
