@@ -195,6 +195,21 @@ def test_wrap_notes_wraps_wide_category_labels_and_moves_a_side_legend_under_the
     plt.close(fig)
 
 
+def test_rewrapping_keeps_hyphenated_words_and_bases_whole():
+    """A chapter's own break after a hyphen ("Medi-" / "Cal") joins without a space, and a base
+    "(n = 119)" is never split across lines when a label is wrapped again."""
+    assert plots._flat("support for high-risk Medi-\nCal patients (n = 1,067)") == (
+        "support for high-risk Medi-Cal patients (n\u00a0=\u00a01,067)"
+    )
+    fig, ax = plt.subplots(figsize=(6, 3))
+    names = ["Receiving referrals from new partners working nearby (n = 119)", "Short (n = 7)"]
+    ax.barh(names, [1, 2])
+    assert plots.wrap_notes(fig) == 1
+    wrapped = [t.get_text() for t in ax.get_yticklabels()]
+    assert "\n" in wrapped[0] and all("(n\u00a0=\u00a0" in w for w in wrapped)
+    plt.close(fig)
+
+
 def test_paired_dots_draws_both_estimates_of_each_row_with_their_intervals():
 
     t = pd.DataFrame(

@@ -10,6 +10,7 @@ ColorBrewer's PuOr / the Okabe-Ito set for categories); bases are printed under 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -483,6 +484,15 @@ def _legend_under(ax, renderer) -> int:
     return 1
 
 
+def _flat(text: str) -> str:
+    """``text`` on one line, ready to be wrapped again: a line ending in a hyphen joins the next
+    without a space ("Medi-" + "Cal"), other line breaks become spaces, and the spaces of a
+    base such as "(n = 119)" become non-breaking so that it is never split."""
+    joined = re.sub(r"-\s*\n\s*", "-", text)
+    flat = " ".join(joined.split())
+    return re.sub(r"\bn = ([\d,]+)", "n\u00a0=\u00a0\\1", flat)
+
+
 #: locators of category axes, whose labels can be replaced by wrapped ones
 _CATEGORY_LOCATORS = (matplotlib.ticker.FixedLocator, matplotlib.category.StrCategoryLocator)
 
@@ -508,7 +518,7 @@ def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
         width = t.get_window_extent(renderer).width
         if width <= limit:
             continue
-        flat = " ".join(text.split())
+        flat = _flat(text)
         longest = max(len(line) for line in text.splitlines())
         chars = max(20, int(longest * limit / width * 0.97))
         t.set_text(textwrap.fill(flat, width=chars, break_on_hyphens=False))
@@ -523,7 +533,7 @@ def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
             if width > room * 1.02 and room > 0:
                 longest = max(len(line) for line in text.splitlines())
                 chars = max(12, int(longest * room / width * 0.97))
-                t.set_text(textwrap.fill(" ".join(text.split()), width=chars, break_on_hyphens=False))
+                t.set_text(textwrap.fill(_flat(text), width=chars, break_on_hyphens=False))
                 wrapped += 1
         for axis, set_ticks in ((ax.xaxis, ax.set_xticks), (ax.yaxis, ax.set_yticks)):
             labels = axis.get_ticklabels()
@@ -532,7 +542,7 @@ def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
                 # a label turned upright has all the length it needs: its lines would only collide
                 # with the neighbouring labels' lines as the text grows
                 rotation = turned[0].get_rotation()
-                set_ticks(axis.get_majorticklocs(), [" ".join(t.get_text().split()) for t in labels])
+                set_ticks(axis.get_majorticklocs(), [_flat(t.get_text()) for t in labels])
                 axis.set_tick_params(labelrotation=rotation)
                 wrapped += 1
         wrapped += _legend_under(ax, renderer)
@@ -545,7 +555,10 @@ def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
                 # category labels left of the axes take at most ``label_share`` of the width
                 longest = max(len(line) for line in widest.get_text().splitlines())
                 chars = max(16, int(longest * room / width * 0.97))
-                texts = [textwrap.fill(" ".join(t.get_text().split()), width=chars) for t in ax.yaxis.get_ticklabels()]
+                texts = [
+                    textwrap.fill(_flat(t.get_text()), width=chars, break_on_hyphens=False)
+                    for t in ax.yaxis.get_ticklabels()
+                ]
                 ax.set_yticks(ax.yaxis.get_majorticklocs(), texts)
                 wrapped += 1
     return wrapped
