@@ -178,6 +178,11 @@ def test_other_estimators_say_they_take_no_weight(small):
         assert t["odds_ratio"].isna().all() and t["problem"].str.contains("not available with a survey weight").all()
 
 
+def test_a_weighted_fit_without_complete_cases_says_so(small):
+    t = models.fit_formula(small.assign(x2=np.nan), "y ~ x1 + x2", weight="w")
+    assert t["odds_ratio"].isna().all() and (t["problem"] == "no complete cases").all()
+
+
 def test_bad_weights_are_clear_errors(small):
     d = small.assign(w=small["w"].where(small.index != 5, 0.0))
     with pytest.raises(weights.WeightError, match=r"weight column 'w'.*zero: row 5 \(0\)"):

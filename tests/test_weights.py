@@ -26,6 +26,11 @@ def test_kish_deff_and_effective_n_by_hand():
     assert weights.effective_n(np.full(7, 3.2)) == pytest.approx(7.0)
 
 
+def test_unequal_is_the_one_rule_for_when_a_weight_is_a_design():
+    assert not weights.unequal([]) and not weights.unequal([1.0, 1.0, 1.0]) and not weights.unequal([3.0])
+    assert weights.unequal([1.0, 1.5]) and weights.unequal(np.array([2.0, 2.0, 0.5]))
+
+
 def test_summary_is_frozen_and_reports_the_range():
     s = weights.summarize([0.5, 1.0, 2.0, 0.5], "wt")
     assert (s.column, s.n, s.total, s.min, s.max, s.ratio) == ("wt", 4, 4.0, 0.5, 2.0, 4.0)

@@ -203,7 +203,7 @@ def _weighted_shares(frame, column, column_b, codes, mask_a, mask_b, exclude, mi
     codes = _codes(codes)
     va, wa = answers(frame, column, _bool(mask_a), exclude)
     vb, wb = answers(frame, column_b, _bool(mask_b), exclude)
-    if va.size + vb.size == 0 or np.ptp(np.r_[wa, wb]) == 0:
+    if not survey_weights.unequal(np.r_[wa, wb]):
         k_a, k_b = int(np.isin(va, codes).sum()), int(np.isin(vb, codes).sum())
         return two_proportions(k_a, va.size, k_b, vb.size, min_base, method, fisher_below)
     ea = estimate.share(va, codes, min_base, weights=wa)
@@ -245,7 +245,7 @@ def independence(
     if np.unique(rv).size < 2 or np.unique(cv).size < 2:
         return result("not run (an answer does not vary)", n_a=n, kind="other")
     w = survey_weights.check_weights(frame.loc[keep, weight()], weight()) if weight() else None
-    if w is None or np.ptp(w) == 0:
+    if w is None or not survey_weights.unequal(w):
         res = stats.chi2_contingency(pd.crosstab(rv, cv).to_numpy(), correction=False)
         return result(
             "chi-square test", float(res.pvalue), f"chi2({res.dof}) = {res.statistic:.2f}", n_a=n, kind="other"
@@ -394,7 +394,7 @@ def rank_sum(
     if min(len(a), len(b)) < max(min_base, 1):
         return result(NOT_RUN, n_a=len(a), n_b=len(b), kind="other")
     w = None if weights_a is None else survey_weights.check_weights(np.r_[weights_a, weights_b], weight() or "weight")
-    if w is not None and np.ptp(w) > 0:
+    if w is not None and survey_weights.unequal(w):
         weighted = design_tests.rank_sum(a, w[: a.size], b, w[a.size :])
         return {**result("", n_a=len(a), n_b=len(b), kind="other"), **weighted}
     res = stats.mannwhitneyu(a, b, alternative="two-sided")

@@ -71,7 +71,7 @@ def unequal_weights(frame: pd.DataFrame, column: str | None, *rows) -> list[np.n
         return None
     parts = [survey_weights.check_weights(frame.loc[r, column], column) for r in rows]
     together = np.concatenate(parts) if parts else np.array([])
-    return parts if together.size and np.ptp(together) > 0 else None
+    return parts if survey_weights.unequal(together) else None
 
 
 def slope(x, y, w) -> DesignT:

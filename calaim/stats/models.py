@@ -394,7 +394,7 @@ def _fit(
         used = used.assign(**{weight: w}) if weight not in used.columns else used
     # equal weights are the unweighted design (as for the claims tests): the plain fit, with its
     # model-based intervals, so that a weight of 1 for everyone reproduces the unweighted book
-    design_w = None if w is None or np.all(w == w[0]) else w
+    design_w = w if w is not None and survey_weights.unequal(w) else None
     label = WEIGHTED if (design_w is not None and estimator == "ml") else estimator
     info = dict(
         model=model if model is not None else formula, outcome=outcome, n=n, n_dropped=n_base - n, estimator=label

@@ -91,7 +91,7 @@ def check_weights(values, column: str = "weight", rows=None, source: str = "") -
     labels = list(range(1, len(raw) + 1)) if rows is None else list(rows)
     if len(labels) != len(raw):
         raise ValueError("rows must have one label per weight")
-    text_blank = raw.map(lambda v: isinstance(v, str) and v.strip() == "")
+    text_blank = raw.map(lambda v: isinstance(v, str) and v.strip() == "").astype(bool)  # bool when empty too
     num = pd.to_numeric(raw.mask(text_blank), errors="coerce").astype(float).to_numpy()
     is_missing = raw.isna().to_numpy() | text_blank.to_numpy()
     kinds = {
@@ -115,6 +115,15 @@ def check_weights(values, column: str = "weight", rows=None, source: str = "") -
             f"analysed; " + "; ".join(parts) + "."
         )
     return num
+
+
+def unequal(w) -> bool:
+    """Whether the weights ``w`` differ, so that there is a design to honour. Equal weights
+    (none at all, or the same weight for everyone, such as a column of 1s) are the unweighted
+    design: every estimate, test and model then runs the unweighted way, so that such a weight
+    reproduces the unweighted book exactly."""
+    w = np.asarray(w, dtype=float)
+    return bool(w.size) and bool(np.ptp(w) > 0)
 
 
 def kish_deff(w) -> float:
