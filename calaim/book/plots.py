@@ -493,6 +493,20 @@ def _flat(text: str) -> str:
     return re.sub(r"\bn = ([\d,]+)", "n\u00a0=\u00a0\\1", flat)
 
 
+def _line_chars(text: str, width: float, room: float, least: int) -> int:
+    """Characters per line for ``text``, ``width`` px wide now, to fit in ``room`` px (estimated
+    from its longest line); never under ``least``."""
+    longest = max(len(line) for line in text.splitlines())
+    return max(least, int(longest * room / width * 0.97))
+
+
+def _fill(text: str, chars: int) -> str:
+    """``text`` wrapped again at word boundaries into lines of at most ``chars`` characters."""
+    import textwrap
+
+    return textwrap.fill(_flat(text), width=chars, break_on_hyphens=False)
+
+
 #: locators of category axes, whose labels can be replaced by wrapped ones
 _CATEGORY_LOCATORS = (matplotlib.ticker.FixedLocator, matplotlib.category.StrCategoryLocator)
 
@@ -506,8 +520,6 @@ def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
     one-line notes would otherwise set the width the figure is scaled down from, titles of
     panels side by side would run into each other, and the lines of upright labels into their
     neighbours. Returns how many texts were changed; texts that fit are left as they are."""
-    import textwrap
-
     renderer = fig.canvas.get_renderer()
     limit = share * fig.get_figwidth() * fig.dpi
     wrapped = 0
@@ -516,13 +528,9 @@ def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
         if not t.get_visible() or not text.strip() or t.get_gid() == MARK_GID:
             continue
         width = t.get_window_extent(renderer).width
-        if width <= limit:
-            continue
-        flat = _flat(text)
-        longest = max(len(line) for line in text.splitlines())
-        chars = max(20, int(longest * limit / width * 0.97))
-        t.set_text(textwrap.fill(flat, width=chars, break_on_hyphens=False))
-        wrapped += 1
+        if width > limit:
+            t.set_text(_fill(text, _line_chars(text, width, limit, 20)))
+            wrapped += 1
     for ax in fig.axes:
         if not ax.get_visible():
             continue
@@ -531,9 +539,7 @@ def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
             text = t.get_text()
             width = t.get_window_extent(renderer).width if text.strip() else 0.0
             if width > room * 1.02 and room > 0:
-                longest = max(len(line) for line in text.splitlines())
-                chars = max(12, int(longest * room / width * 0.97))
-                t.set_text(textwrap.fill(_flat(text), width=chars, break_on_hyphens=False))
+                t.set_text(_fill(text, _line_chars(text, width, room, 12)))
                 wrapped += 1
         for axis, set_ticks in ((ax.xaxis, ax.set_xticks), (ax.yaxis, ax.set_yticks)):
             labels = axis.get_ticklabels()
@@ -553,12 +559,8 @@ def wrap_notes(fig, share: float = 0.98, label_share: float = 0.5) -> int:
             room = label_share * fig.get_figwidth() * fig.dpi
             if width > room and abs(widest.get_rotation() % 180) < 1:
                 # category labels left of the axes take at most ``label_share`` of the width
-                longest = max(len(line) for line in widest.get_text().splitlines())
-                chars = max(16, int(longest * room / width * 0.97))
-                texts = [
-                    textwrap.fill(_flat(t.get_text()), width=chars, break_on_hyphens=False)
-                    for t in ax.yaxis.get_ticklabels()
-                ]
+                chars = _line_chars(widest.get_text(), width, room, 16)
+                texts = [_fill(t.get_text(), chars) for t in ax.yaxis.get_ticklabels()]
                 ax.set_yticks(ax.yaxis.get_majorticklocs(), texts)
                 wrapped += 1
     return wrapped
