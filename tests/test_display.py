@@ -272,7 +272,11 @@ def test_base_note_sits_below_everything_drawn():
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.set_xlabel("a label")
     display.base_note(ax, "Base: n = 10")
+    box = plots.place_notes(fig)  # as legible does when the figure is shown
     text = fig.texts[-1]
     assert text.get_text() == "Base: n = 10"
     label_bottom = ax.xaxis.label.get_window_extent(fig.canvas.get_renderer()).y0 / fig.dpi / fig.get_figheight()
     assert text.get_position()[1] < label_bottom
+    # the box returned is the figure's tight box, note included: what savefig would crop to
+    tight = fig.get_tightbbox(fig.canvas.get_renderer())
+    assert box.bounds == pytest.approx(tight.bounds, abs=1e-9)

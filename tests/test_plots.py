@@ -252,3 +252,28 @@ def test_likert_and_bars_draw_around_suppressed_estimates():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C"]  # B keeps its (empty) place
     assert [(a.get_text(), a.xy[0]) for a in ax.texts] == [("10", 15.0), ("30", 35.0), ("60", 65.0)]
     plt.close(ax.figure)
+
+
+def test_legible_png_crops_to_the_tight_box_without_a_second_layout_pass():
+    """legible_png saves with the box legible measured instead of bbox_inches="tight" (which
+    lays the figure out again): the image has exactly the size the tight crop gives,
+    and its note and mark are inside it."""
+    import io
+
+    from PIL import Image
+
+    from calaim.book import display
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.barh(range(3), [3, 1, 2])
+    ax.set_yticks(range(3), ["a rather long category label", "b", "c"])
+    ax.set_xlabel("share (%)")
+    display.base_note(ax, "Base: completed interviews (n = 1,196).")
+    plots.data_mark(fig)
+    png, _ = plots.legible_png(fig)
+    tight = io.BytesIO()
+    fig.savefig(tight, format="png", dpi=plots.DPI, bbox_inches="tight", pad_inches=0.1)
+    with Image.open(io.BytesIO(png)) as ours, Image.open(tight) as ref:
+        assert ours.size == ref.size
+        assert ours.tobytes() == ref.tobytes()  # the same pixels: the same crop
+        assert ours.info["calaim:min-font-pt"] == f"{plots.min_font_pt(fig):.2f}"

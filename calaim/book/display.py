@@ -276,13 +276,13 @@ def figure(
 
 
 def base_note(ax, text: str) -> None:
-    """The base note, placed under everything drawn on the figure (tick labels, legends),
-    left-aligned with it. Call it last, after any layout change."""
+    """The base note, under everything drawn on the figure (tick labels, legends), left-aligned
+    with it. It is placed (:func:`calaim.book.plots.place_notes`) when the figure is shown, after
+    :func:`calaim.book.plots.legible` has changed the layout, so it can be added at any point."""
     fig = ax.figure
-    box = fig.get_tightbbox(fig.canvas.get_renderer())
     fig.text(
-        box.x0 / fig.get_figwidth(),
-        box.y0 / fig.get_figheight() - 0.01,
+        0,
+        0,
         text,
         ha="left",
         va="top",

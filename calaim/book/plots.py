@@ -434,12 +434,13 @@ def shown_width(width_in: float) -> int:
     return int(min(COLUMN_PX, round(width_in * CSS_PX_PER_INCH)))
 
 
-def text_px(fig) -> float:
-    """The smallest text of ``fig`` in CSS px when it is shown at :func:`shown_width`."""
+def text_px(fig, width_in: float | None = None) -> float:
+    """The smallest text of ``fig`` in CSS px when it is shown at :func:`shown_width`
+    (``width_in``: its tight width in inches, when known; measured otherwise)."""
     texts = _texts(fig)
     if not texts:
         return float("inf")
-    width_in = _tight_width(fig) + 0.2  # savefig's pad_inches on both sides
+    width_in = (_tight_width(fig) if width_in is None else width_in) + 0.2  # savefig's pad_inches on both sides
     smallest = min(t.get_fontsize() for t in texts)
     return smallest / 72 * shown_width(width_in) / width_in
 
@@ -572,9 +573,21 @@ def legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 8) -> float:
     scaled down, and its long labels widen it as fast as they grow: when enlarging stops helping
     (less than 1% gained) or the figure is :data:`MAX_GROWTH` times its height, it is made
     narrower instead (its axes give up the room), down to 60% of its width. Notes written on the
-    figure are re-wrapped to its width (:func:`wrap_notes`) before each measurement."""
-    wrap_notes(fig)
-    px = text_px(fig)
+    figure are re-wrapped to its width (:func:`wrap_notes`) and placed again (:func:`place_notes`)
+    before each measurement."""
+    return _legible(fig, min_px, steps)[0]
+
+
+def _legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 8):
+    """:func:`legible`'s text size and the tight box (inches) of the figure it leaves, the one
+    ``savefig(bbox_inches="tight")`` would crop to: one layout pass per measurement."""
+
+    def measure():
+        wrap_notes(fig)
+        box = place_notes(fig)
+        return text_px(fig, box.width), box
+
+    px, box = measure()
     grown, narrowed = 1.0, 1.0
     for _ in range(steps):
         if px >= min_px - 0.01:
@@ -584,18 +597,15 @@ def legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 8) -> float:
             factor = min(1.6, min_px / px * 1.01, MAX_GROWTH / grown)
             enlarge_text(fig, factor)
             grown *= factor
-            wrap_notes(fig)
-            px = text_px(fig)
+            px, box = measure()
         if px < before * 1.01 or grown >= MAX_GROWTH:
             if narrowed <= 0.6:
                 break
             w, h = fig.get_size_inches()
             fig.set_size_inches(w * 0.85, h)
             narrowed *= 0.85
-            wrap_notes(fig)
-            px = text_px(fig)
-    place_notes(fig)
-    return px
+            px, box = measure()
+    return px, box
 
 
 #: the ``gid`` of the data mark, so that :func:`legible` can find it and place it again
@@ -617,28 +627,38 @@ def _box_without(fig, texts):
     return box
 
 
-def place_notes(fig) -> None:
+def _inches(text, fig):
+    """The box (inches) of one text of ``fig``."""
+    return text.get_window_extent(fig.canvas.get_renderer()).transformed(fig.dpi_scale_trans.inverted())
+
+
+def place_notes(fig):
     """Put the base note (``gid`` :data:`NOTE_GID`) just under, and the data mark
     (:data:`MARK_GID`) just above the top right corner of, everything else drawn on ``fig``:
-    enlarging and re-wrapping texts moves what they were placed against."""
+    enlarging and re-wrapping texts moves what they were placed against. Returns the tight box
+    (inches) of the whole figure, notes and mark included. One layout pass: the box of the rest,
+    then the notes' and mark's own boxes."""
     notes = [t for t in fig.texts if t.get_gid() == NOTE_GID]
     marks = [t for t in fig.texts if t.get_gid() == MARK_GID]
     w, h = fig.get_size_inches()
-    if notes:
-        box = _box_without(fig, notes + marks)
-        for note in notes:
-            note.set_position((box.x0 / w, box.y0 / h - 0.01))
-    if marks:
-        box = _box_without(fig, marks)
-        for mark in marks:
-            mark.set_position((box.x1 / w, box.y1 / h + 0.02 / h))
+    box = _box_without(fig, notes + marks)
+    boxes = [box]
+    for note in notes:
+        note.set_position((box.x0 / w, box.y0 / h - 0.01))
+        if note.get_visible() and note.get_text().strip():
+            boxes.append(_inches(note, fig))
+    box = matplotlib.transforms.Bbox.union(boxes)
+    for mark in marks:
+        mark.set_position((box.x1 / w, box.y1 / h + 0.02 / h))
+        if mark.get_visible() and mark.get_text().strip():
+            boxes.append(_inches(mark, fig))
+    return matplotlib.transforms.Bbox.union(boxes)
 
 
 def data_mark(fig, text: str = "synthetic data") -> None:
-    """A small grey mark at the top right of ``fig``, above everything drawn (placed again by
-    :func:`legible` after the layout changes)."""
+    """A small grey mark at the top right of ``fig``, above everything drawn. :func:`legible`
+    (which every figure of the book passes through) places it; :func:`place_notes` does alone."""
     fig.text(0, 0, text, ha="right", va="bottom", fontsize=9, style="italic", color="#595959", gid=MARK_GID)
-    place_notes(fig)
 
 
 def min_font_pt(fig) -> float:
@@ -655,14 +675,14 @@ def legible_png(fig) -> tuple[bytes, int]:
 
     from PIL import Image
 
-    legible(fig)
+    fig.set_dpi(DPI)  # measure the text at the resolution it is drawn at: hinting differs by dpi
+    _, box = _legible(fig)
     buf = io.BytesIO()
     fig.savefig(
         buf,
         format="png",
         dpi=DPI,
-        bbox_inches="tight",
-        pad_inches=0.1,
+        bbox_inches=box.padded(0.1),  # legible's tight box with savefig's usual pad: no second layout pass
         metadata={"calaim:min-font-pt": f"{min_font_pt(fig):.2f}"},
     )
     data = buf.getvalue()
