@@ -310,6 +310,9 @@ def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
     import nbformat
     import papermill as pm
 
+    from calaim.book import forkkernel
+
+    forkkernel.install()  # this worker's kernels are forked from it, imports done
     try:
         pm.execute_notebook(
             str(nb_path),
