@@ -125,16 +125,17 @@ def frame():
     )
 
 
-def _four(f):
+def _four(f, weight=None):
     return [
-        claims.compare_means(f, "x", f["g"], ~f["g"]),
-        claims.trend(f, "q", [1], "band", f["all"]),
-        claims.paired_shares(f, "q", "q2", f["all"]),
+        claims.compare_means(f, "x", f["g"], ~f["g"], weight=weight),
+        claims.trend(f, "q", [1], "band", f["all"], weight=weight),
+        claims.paired_shares(f, "q", "q2", f["all"], weight=weight),
         claims.rank_sum(
             f.loc[f["g"], "band"],
             f.loc[~f["g"], "band"],
-            weights_a=tables.weights_of(f, f["g"]),
-            weights_b=tables.weights_of(f, ~f["g"]),
+            weights_a=tables.weights_of(f, f["g"], weight),
+            weights_b=tables.weights_of(f, ~f["g"], weight),
+            weight=weight,
         ),
     ]
 
@@ -150,14 +151,9 @@ def _same(x, y):
 
 def test_equal_weights_run_the_unweighted_tests_and_unequal_the_design_based(frame):
     plain = _four(frame)
-    previous = tables.set_weight("one")
-    try:
-        ones = _four(frame)
-        tables.set_weight("w")
-        weighted = _four(frame)
-        unpassed = claims.rank_sum(frame.loc[frame["g"], "band"], frame.loc[~frame["g"], "band"])
-    finally:
-        tables.set_weight(previous)
+    ones = _four(frame, "one")
+    weighted = _four(frame, "w")
+    unpassed = claims.rank_sum(frame.loc[frame["g"], "band"], frame.loc[~frame["g"], "band"], weight="w")
     for p, o in zip(plain, ones, strict=True):
         _same(p, o)
     assert [r["test"] for r in plain] == [

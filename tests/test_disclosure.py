@@ -14,13 +14,7 @@ from test_findings import hand_frame, reg_row
 from calaim.book import chapter
 from calaim.stats import findings, tables
 
-
-@pytest.fixture(autouse=True)
-def default_policy():
-    """Every test starts and ends with the default policy (it is module-wide state)."""
-    previous = tables.set_policy(0)
-    yield
-    tables.set_policy(previous.min_count)
+PUBLIC = tables.DisclosurePolicy.for_release(True)
 
 
 def frame(ones: int, zeros: int, group_size: int | None = None) -> pd.DataFrame:
@@ -42,7 +36,7 @@ def is_nan(v) -> bool:
 
 # ---------------------------------------------------------------------------- the default
 def test_default_policy_changes_nothing():
-    assert tables.policy() == tables.DisclosurePolicy(0) and not tables.policy().public
+    assert tables.NO_POLICY == tables.DisclosurePolicy(0) and not tables.NO_POLICY.public
     r = tables.share(frame(5, 35), "x", [1], min_base=30)
     lo, hi = tables.wilson(5, 40)
     assert r == {
@@ -89,8 +83,7 @@ def test_min_base_suppresses_in_every_table_function():
     ],
 )
 def test_public_share_suppresses_counts_below_11(ones, zeros, suppressed):
-    tables.set_policy(tables.PUBLIC_MIN_COUNT)
-    r = tables.share(frame(ones, zeros), "x", [1], min_base=30)
+    r = tables.share(frame(ones, zeros), "x", [1], min_base=30, policy=PUBLIC)
     assert r["suppressed"] is suppressed
     assert r["base"] == 40
     if suppressed:
@@ -100,36 +93,32 @@ def test_public_share_suppresses_counts_below_11(ones, zeros, suppressed):
 
 
 def test_public_hides_small_bases_even_with_a_small_min_base():
-    tables.set_policy(tables.PUBLIC_MIN_COUNT)
     f = frame(20, 20, group_size=8)  # the group: 8 respondents, all x = 1
-    r = tables.share(f, "x", [1], subgroup="grp", min_base=1)
+    r = tables.share(f, "x", [1], subgroup="grp", min_base=1, policy=PUBLIC)
     assert r["suppressed"] and is_nan(r["value"]) and is_nan(r["base"]) and is_nan(r["count"])
-    m = tables.mean(f, "y", subgroup="grp", min_base=1)
+    m = tables.mean(f, "y", subgroup="grp", min_base=1, policy=PUBLIC)
     assert m["suppressed"] and is_nan(m["value"]) and is_nan(m["base"])
-    m = tables.mean(frame(20, 20, group_size=11), "y", subgroup="grp", min_base=1)
+    m = tables.mean(frame(20, 20, group_size=11), "y", subgroup="grp", min_base=1, policy=PUBLIC)
     assert not m["suppressed"] and m["base"] == 11 and m["value"] == pytest.approx(np.mean([i % 5 for i in range(11)]))
     # the same calls without the public policy show everything
-    tables.set_policy(0)
     r = tables.share(f, "x", [1], subgroup="grp", min_base=1)
     assert not r["suppressed"] and r["value"] == 100.0 and r["base"] == 8
 
 
 def test_public_rule_reaches_distributions_and_subgroup_tables():
-    tables.set_policy(tables.PUBLIC_MIN_COUNT)
     f = pd.DataFrame({"pop_complete": [True] * 50, "x": [1.0] * 30 + [2.0] * 15 + [3.0] * 5, "grp": [True] * 50})
-    d = tables.distribution(f, "x", {1: "a", 2: "b", 3: "c"}, min_base=30).set_index("response")
+    d = tables.distribution(f, "x", {1: "a", 2: "b", 3: "c"}, min_base=30, policy=PUBLIC).set_index("response")
     assert list(d["suppressed"]) == [False, False, True]  # 30, 15 and 5 of 50
     assert d.loc["a", "value"] == 60.0 and d.loc["b", "value"] == 30.0 and math.isnan(d.loc["c", "value"])
     assert math.isnan(d.loc["c", "count"])
 
 
 def test_suppress_count():
-    tables.set_policy(tables.PUBLIC_MIN_COUNT)
-    assert is_nan(tables.suppress_count(10)) and tables.suppress_count(11) == 11 and tables.suppress_count(0) == 0
-    s = tables.suppress_count(pd.Series([0, 3, 11, 250], index=list("abcd")))
+    assert is_nan(tables.suppress_count(10, PUBLIC)) and tables.suppress_count(11, PUBLIC) == 11
+    assert tables.suppress_count(0, PUBLIC) == 0
+    s = tables.suppress_count(pd.Series([0, 3, 11, 250], index=list("abcd")), PUBLIC)
     assert s.isna().tolist() == [False, True, False, False] and list(s.index) == list("abcd")
-    assert np.isnan(tables.suppress_count(np.array([1, 20]))).tolist() == [True, False]
-    tables.set_policy(0)
+    assert np.isnan(tables.suppress_count(np.array([1, 20]), PUBLIC)).tolist() == [True, False]
     assert tables.suppress_count(3) == 3
 
 
@@ -143,18 +132,18 @@ def test_findings_small_count_rule_by_hand():
         reg_row("sat_mcp", statistic="mean", item="satisfaction", codes="", subgroup="sector_mcp", published=7.5),
     ]
     reg = pd.DataFrame(rows)
-    plain = findings.evaluate(hand_frame(), registry=reg, min_base=1, min_count=0).set_index("id")
+    plain = findings.evaluate(hand_frame(), registry=reg, min_base=1, policy=tables.DisclosurePolicy(0)).set_index("id")
     assert not plain["suppressed"].any()
     assert plain["base"].tolist() == [6, 8, 8, 2]
 
-    ev = findings.evaluate(hand_frame(), registry=reg, min_base=1, min_count=4).set_index("id")
+    ev = findings.evaluate(hand_frame(), registry=reg, min_base=1, policy=tables.DisclosurePolicy(4)).set_index("id")
     assert ev.loc["access", "suppressed"]  # 3 of 6: a count below 4
     assert ev.loc["access", "base"] == 6  # the base itself may be shown
     assert not ev.loc["n_complete", "suppressed"] and ev.loc["n_complete", "base"] == 8
     assert not ev.loc["n_very", "suppressed"]  # 4 of 8, and 4 not
     assert ev.loc["sat_mcp", "suppressed"] and pd.isna(ev.loc["sat_mcp", "base"])  # base 2
 
-    ev = findings.evaluate(hand_frame(), registry=reg, min_base=1, min_count=9).set_index("id")
+    ev = findings.evaluate(hand_frame(), registry=reg, min_base=1, policy=tables.DisclosurePolicy(9)).set_index("id")
     assert ev["suppressed"].all()
     assert ev["base"].isna().all()
     # the hidden number and its CI are blank, so no table or CSV built from these rows can show
@@ -171,27 +160,26 @@ def test_suppressed_status_does_not_depend_on_the_hidden_value():
     # hand_frame: sector_mcp holds 2 respondents (base 2), their satisfaction mean is 7.5
     near = reg_row("sat_mcp", statistic="mean", item="satisfaction", codes="", subgroup="sector_mcp", published=7.5)
     far = dict(near, published=1.0)
-    for min_base, min_count in ((30, 0), (1, 11)):
+    for min_base, policy in ((30, tables.NO_POLICY), (1, PUBLIC)):
         cards = [
             chapter.scorecard_table(
-                findings.evaluate(hand_frame(), registry=pd.DataFrame([r]), min_base=min_base, min_count=min_count)
+                findings.evaluate(hand_frame(), registry=pd.DataFrame([r]), min_base=min_base, policy=policy)
             )
             for r in (near, far)
         ]
         for card in cards:
             assert card.loc[0, "status"] == "suppressed" and card.loc[0, "reproduced"] == "–"
         assert cards[0].drop(columns="published").equals(cards[1].drop(columns="published"))
-    shown = findings.evaluate(hand_frame(), registry=pd.DataFrame([near, far]), min_base=1, min_count=0)
+    shown = findings.evaluate(hand_frame(), registry=pd.DataFrame([near, far]), min_base=1, policy=tables.NO_POLICY)
     assert shown["status"].tolist() == ["match", "miss"]  # unsuppressed, the comparison is shown
     fid = findings.fidelity(findings.evaluate(hand_frame(), registry=pd.DataFrame([near, far]), min_base=30))
     assert (fid["evaluated"], fid["suppressed"]) == (0, 2)
 
 
-def test_findings_follow_the_policy_by_default():
+def test_findings_follow_the_policy_they_are_given():
     reg = pd.DataFrame([reg_row("access", exclude_codes="97", published=50)])
     assert not findings.evaluate(hand_frame(), registry=reg, min_base=1)["suppressed"].any()
-    tables.set_policy(tables.PUBLIC_MIN_COUNT)
-    public = findings.evaluate(hand_frame(), registry=reg, min_base=1)
+    public = findings.evaluate(hand_frame(), registry=reg, min_base=1, policy=PUBLIC)
     assert public["suppressed"].all() and public["base"].isna().all()
     table = chapter.scorecard_table(public)
     assert table.loc[0, "reproduced"] == "–" and table.loc[0, "95% CI"] == "–" and table.loc[0, "base"] == ""
@@ -203,11 +191,11 @@ def test_setup_sets_the_policy_from_public_only(monkeypatch, cb, tmp_path, valid
 
     path = io.write(valid_frame, tmp_path / "survey.csv", cb)
     ctx = chapter.setup(str(path), cb=cb, public=True)
-    assert ctx.public and tables.policy().min_count == 11
+    assert ctx.public and ctx.policy.min_count == 11 and ctx.tables.policy == PUBLIC
     assert "Public release" in ctx.header().data
     ctx = chapter.setup(str(path), cb=cb)
-    assert not ctx.public and tables.policy().min_count == 0
+    assert not ctx.public and ctx.policy.min_count == 0 and ctx.tables.policy == tables.NO_POLICY
     assert "Public release" not in ctx.header().data
     monkeypatch.setenv("CALAIM_PUBLIC", "1")  # the old switch: library code reads no environment variable
     ctx = chapter.setup(str(path), cb=cb, public=False)
-    assert not ctx.public and tables.policy().min_count == 0
+    assert not ctx.public and ctx.policy.min_count == 0 and ctx.tables.policy == tables.NO_POLICY

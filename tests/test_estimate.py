@@ -163,31 +163,27 @@ def test_figure_value_equals_scorecard_value(default_ctx, public):
     """Every single-item share of the registry, computed as a figure computes it (tables.share,
     then the CSV form of display.figure_data), equals the scorecard's reproduced value, and is
     suppressed exactly when the scorecard row is."""
-    previous = tables.set_policy(estimate.PUBLIC_MIN_COUNT if public else 0)
-    try:
-        df = default_ctx.df
-        reg = findings.load_registry()
-        rows = reg[(reg["statistic"] == "share") & (reg["aggregate"] == "") & ~reg["item"].str.contains(r"\|")]
-        ev = findings.evaluate(df, registry=rows, cb=default_ctx.cb, min_base=30).set_index("id")
-        figure_rows, checked = [], 0
-        for r in rows.to_dict("records"):
-            if r["item"] not in df or (r["subgroup"] and r["subgroup"] not in df):
-                continue
-            s = tables.share(
-                df, r["item"], r["codes"], r["population"] or None, r["subgroup"] or None, r["exclude_codes"], 30
-            )
-            figure_rows.append({"id": r["id"], **s})
-        fig = display.figure_data(pd.DataFrame(figure_rows), public=public).set_index("id")
-        for rid, f in fig.iterrows():
-            sc = ev.loc[rid]
-            assert bool(f["suppressed"]) == bool(sc["suppressed"]), rid
-            if not sc["suppressed"]:
-                assert f["value"] == round(float(sc["reproduced"]), 4), rid
-                assert f["ci_low"] == round(float(sc["ci_low"]), 4), rid
-                checked += 1
-        assert checked > 300  # the registry has several hundred shares: the test covers them
-    finally:
-        tables.set_policy(previous.min_count)
+    policy = estimate.DisclosurePolicy.for_release(public)
+    df = default_ctx.df
+    reg = findings.load_registry()
+    rows = reg[(reg["statistic"] == "share") & (reg["aggregate"] == "") & ~reg["item"].str.contains(r"\|")]
+    ev = findings.evaluate(df, registry=rows, cb=default_ctx.cb, min_base=30, policy=policy).set_index("id")
+    figure_rows, checked = [], 0
+    for r in rows.to_dict("records"):
+        if r["item"] not in df or (r["subgroup"] and r["subgroup"] not in df):
+            continue
+        pop, sub = r["population"] or None, r["subgroup"] or None
+        s = tables.share(df, r["item"], r["codes"], pop, sub, r["exclude_codes"], 30, policy=policy)
+        figure_rows.append({"id": r["id"], **s})
+    fig = display.figure_data(pd.DataFrame(figure_rows), public=public).set_index("id")
+    for rid, f in fig.iterrows():
+        sc = ev.loc[rid]
+        assert bool(f["suppressed"]) == bool(sc["suppressed"]), rid
+        if not sc["suppressed"]:
+            assert f["value"] == round(float(sc["reproduced"]), 4), rid
+            assert f["ci_low"] == round(float(sc["ci_low"]), 4), rid
+            checked += 1
+    assert checked > 300  # the registry has several hundred shares: the test covers them
 
 
 # ------------------------------------------------------- prepared-data cache

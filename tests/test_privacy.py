@@ -19,14 +19,6 @@ from test_build import _mini_source
 from calaim import cli
 from calaim.book import build, privacy
 from calaim.data import io
-from calaim.stats import tables
-
-
-@pytest.fixture(autouse=True)
-def default_policy():
-    previous = tables.set_policy(0)
-    yield
-    tables.set_policy(previous.min_count)
 
 
 # ---------------------------------------------------------------------------- the scanner
@@ -100,9 +92,8 @@ def chapter_notebook(*code: str) -> nbformat.NotebookNode:
     params.metadata["tags"] = ["parameters"]
     setup = nbformat.v4.new_code_cell(
         "from calaim.book import chapter\n"
-        "from calaim.stats import tables\n"
         "ctx = chapter.setup(data_path, wave, min_base, public=public)\n"
-        "print(f'public={ctx.public} min_count={tables.policy().min_count}')"
+        "print(f'public={ctx.public} min_count={ctx.policy.min_count}')"
     )
     nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"), params, setup, *map(nbformat.v4.new_code_cell, code)]
     return nb
@@ -120,11 +111,11 @@ def test_public_book_shows_aggregates_and_no_ids(tmp_path, cb):
     src = mini_book(
         tmp_path,
         chapter_notebook(
-            "r = tables.share(ctx.df, 'familiarity', [1], population='complete', min_base=min_base)\n"
+            "r = ctx.tables.share(ctx.df, 'familiarity', [1], population='complete')\n"
             "print(f\"very familiar: {r['value']:.1f}% of {r['base']}\")\n"
-            "s = tables.share(ctx.df, 'sector_sso', [1], population='complete', min_base=min_base)\n"
+            "s = ctx.tables.share(ctx.df, 'sector_sso', [1], population='complete')\n"
             "print(f\"sso: suppressed={s['suppressed']} count={s['count']}\")",
-            "tables.by_subgroups(ctx.df, 'familiarity', [1], {'sector_sso': 'SSO'}, min_base=min_base)",
+            "ctx.tables.by_subgroups(ctx.df, 'familiarity', [1], {'sector_sso': 'SSO'})",
         ),
     )
     out = tmp_path / "out"

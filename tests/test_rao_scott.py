@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from calaim.stats import claims, tables, weights
+from calaim.stats import claims, weights
 
 # A small 2 x 3 table of 12 respondents with unequal weights (hand-made fixture, no source).
 ROWS = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
@@ -78,14 +78,9 @@ def test_independence_is_pearson_unweighted_and_with_equal_weights(frame):
     plain = claims.independence(frame, "r", "c", frame["all"])
     ref = stats.chi2_contingency(pd.crosstab(frame["r"], frame["c"]).to_numpy(), correction=False)
     assert plain["test"] == "chi-square test" and plain["p"] == pytest.approx(ref.pvalue)
-    previous = tables.set_weight("one")
-    try:
-        ones = claims.independence(frame, "r", "c", frame["all"])
-        tables.set_weight("w")
-        weighted = claims.independence(frame, "r", "c", frame["all"])
-        shares = claims.compare_shares(frame, "c", [1], frame["r"] == 1, frame["r"] == 3, method="chi2")
-    finally:
-        tables.set_weight(previous)
+    ones = claims.independence(frame, "r", "c", frame["all"], weight="one")
+    weighted = claims.independence(frame, "r", "c", frame["all"], weight="w")
+    shares = claims.compare_shares(frame, "c", [1], frame["r"] == 1, frame["r"] == 3, method="chi2", weight="w")
     assert ones == plain
     rs = weights.rao_scott(frame["r"], frame["c"], frame["w"])
     assert weighted["test"].startswith("Rao-Scott") and weighted["p"] == pytest.approx(rs.p_f)

@@ -9,7 +9,6 @@ import shutil
 import pandas as pd
 
 from calaim.book import build, chapter
-from calaim.stats import tables
 
 
 def _staged(tmp_path):
@@ -30,30 +29,24 @@ def _own_evaluation(path, **kwargs):
 
 def test_stored_evaluation_equals_the_chapters_own(tmp_path):
     path, prepared = _staged(tmp_path)
-    try:
-        chapter.write_evaluated(prepared, 30)
-        ctx = chapter.setup(str(path))
-        assert ctx._evaluated is not None  # read from the build's copy
-        shared = ctx.evaluated()
-        own, parts = _own_evaluation(path)
-        pd.testing.assert_frame_equal(shared, own)
-        for part in parts:
-            section = part["section"].iloc[0]
-            pd.testing.assert_frame_equal(ctx.evaluated([section]), part)
-    finally:
-        tables.set_policy(min_count=0)
+    chapter.write_evaluated(prepared, 30)
+    ctx = chapter.setup(str(path))
+    assert ctx._evaluated is not None  # read from the build's copy
+    shared = ctx.evaluated()
+    own, parts = _own_evaluation(path)
+    pd.testing.assert_frame_equal(shared, own)
+    for part in parts:
+        section = part["section"].iloc[0]
+        pd.testing.assert_frame_equal(ctx.evaluated([section]), part)
 
 
 def test_stored_evaluation_is_ignored_under_other_rules(tmp_path):
     path, prepared = _staged(tmp_path)
-    try:
-        chapter.write_evaluated(prepared, 30)
-        assert chapter.setup(str(path), min_base=50)._evaluated is None
-        assert chapter.setup(str(path), public=True)._evaluated is None
-        chapter.write_evaluated(prepared, 30, public=True)
-        ctx = chapter.setup(str(path), public=True)
-        assert ctx._evaluated is not None
-        own, _ = _own_evaluation(path, public=True)
-        pd.testing.assert_frame_equal(ctx.evaluated(), own)
-    finally:
-        tables.set_policy(min_count=0)
+    chapter.write_evaluated(prepared, 30)
+    assert chapter.setup(str(path), min_base=50)._evaluated is None
+    assert chapter.setup(str(path), public=True)._evaluated is None
+    chapter.write_evaluated(prepared, 30, public=True)
+    ctx = chapter.setup(str(path), public=True)
+    assert ctx._evaluated is not None
+    own, _ = _own_evaluation(path, public=True)
+    pd.testing.assert_frame_equal(ctx.evaluated(), own)

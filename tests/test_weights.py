@@ -146,14 +146,9 @@ def test_tables_follow_the_weight_and_carry_the_effective_n(default_df):
     r = reg[one & (reg["population"] == "complete")].iloc[0]
     args = (r["item"], r["codes"], "complete", None, r["exclude_codes"])
     plain = tables.share(default_df, *args)
-    previous = tables.set_weight("w_one")
-    try:
-        ones = tables.share(default_df, *args)
-        tables.set_weight("w_rand")
-        rand = tables.share(default_df, *args)
-        csv = display.figure_data(pd.DataFrame([rand]))
-    finally:
-        tables.set_weight(previous)
+    ones = tables.share(default_df, *args, weight="w_one")
+    rand = tables.share(default_df, *args, weight="w_rand")
+    csv = display.figure_data(pd.DataFrame([rand]))
     assert {k: ones[k] for k in plain} == plain and ones["effective_n"] == plain["base"]
     # random weights: the same respondents (base, count), a weighted value, a smaller effective n
     assert rand["base"] == plain["base"] and rand["count"] == plain["count"]
@@ -209,26 +204,22 @@ def weighted_file(tmp_path_factory):
 
 def test_setup_weights_the_chapter_and_names_the_weight_in_the_data_box(weighted_file):
     from calaim.book import chapter
-    from calaim.stats import tables
 
-    try:
-        ctx = chapter.setup(str(weighted_file), "2023", 30, weight="pw")
-        assert tables.weight() == "pw" and ctx.weight == "pw"
-        w = ctx.df.loc[ctx.df["pop_complete"], "pw"].to_numpy()
-        ws = ctx.weight_summary
-        assert (ws.n, ws.min, ws.max) == (len(w), 1.0, 2.0)
-        assert ws.deff == pytest.approx(weights.kish_deff(w)) and ws.effective_n == pytest.approx(len(w) / ws.deff)
-        box = ctx.header().data
-        assert "`pw`" in box and f"Kish design effect {ws.deff:.2f}" in box and f"{ws.effective_n:,.1f}" in box
-        from calaim.stats import findings
+    ctx = chapter.setup(str(weighted_file), "2023", 30, weight="pw")
+    assert ctx.tables.weight == "pw" and ctx.weight == "pw"
+    w = ctx.df.loc[ctx.df["pop_complete"], "pw"].to_numpy()
+    ws = ctx.weight_summary
+    assert (ws.n, ws.min, ws.max) == (len(w), 1.0, 2.0)
+    assert ws.deff == pytest.approx(weights.kish_deff(w)) and ws.effective_n == pytest.approx(len(w) / ws.deff)
+    box = ctx.header().data
+    assert "`pw`" in box and f"Kish design effect {ws.deff:.2f}" in box and f"{ws.effective_n:,.1f}" in box
+    from calaim.stats import findings
 
-        section = findings.load_registry()["section"].iloc[0]
-        assert "effective_n" in ctx.evaluated([section])
-        plain = chapter.setup("", "2023", 30)
-        assert tables.weight() is None and plain.weight_summary is None
-        assert "weighted" not in plain.header().data
-    finally:
-        tables.set_weight(None)
+    section = findings.load_registry()["section"].iloc[0]
+    assert "effective_n" in ctx.evaluated([section])
+    plain = chapter.setup("", "2023", 30)
+    assert plain.tables.weight is None and plain.weight_summary is None
+    assert "weighted" not in plain.header().data
 
 
 def test_cli_validate_with_a_weight(weighted_file, tmp_path, capsys):
@@ -251,7 +242,7 @@ def test_cli_validate_with_a_weight(weighted_file, tmp_path, capsys):
 def test_compare_shares_under_a_weight_uses_effective_bases():
     from statsmodels.stats.proportion import proportions_ztest
 
-    from calaim.stats import claims, tables
+    from calaim.stats import claims
 
     n = 80
     df = pd.DataFrame(
@@ -264,13 +255,8 @@ def test_compare_shares_under_a_weight_uses_effective_bases():
     )
     a, b = df["grp"], ~df["grp"]
     plain = claims.compare_shares(df, "x", [1], a, b, min_base=30)
-    previous = tables.set_weight("one")
-    try:
-        assert claims.compare_shares(df, "x", [1], a, b, min_base=30) == plain  # equal weights: same test
-        tables.set_weight("w")
-        weighted = claims.compare_shares(df, "x", [1], a, b, min_base=30)
-    finally:
-        tables.set_weight(previous)
+    assert claims.compare_shares(df, "x", [1], a, b, min_base=30, weight="one") == plain  # equal weights: same test
+    weighted = claims.compare_shares(df, "x", [1], a, b, min_base=30, weight="w")
     # group a: share 60/80 = 75%, effective n = 80^2 / (20 * 9 + 20) = 32; group b: 25% of 40
     assert weighted["a"] == pytest.approx(75.0) and weighted["b"] == pytest.approx(25.0)
     assert (weighted["n_a"], weighted["n_b"]) == (40, 40) and "effective bases" in weighted["test"]

@@ -6,6 +6,18 @@ sets the plotting theme and returns a :class:`Context`. ``ctx.header()`` shows w
 chapter ran on; ``ctx.scorecard(section)`` ends the chapter with its published-vs-reproduced
 table. Display helpers return objects (Markdown, Styler) for the notebook to show; the
 module itself prints nothing.
+
+The context owns the build's estimation rules; no library module holds them. ``ctx.min_base``,
+``ctx.policy`` (the disclosure policy, from ``public``) and ``ctx.weight`` (the survey-weight
+column or None) are passed to every estimate, and ``ctx.tables`` (a
+:class:`calaim.stats.tables.Rules`) is :mod:`calaim.stats.tables` with the three filled in:
+``ctx.tables.share(df, "x", [1], "complete")`` is ``tables.share(df, "x", [1], "complete",
+min_base=ctx.min_base, policy=ctx.policy, weight=ctx.weight)`` (a call may still pass its own
+``min_base``). Claims tests take ``weight=ctx.weight``; :meth:`Context.evaluated` passes the
+rules to :func:`calaim.stats.findings.evaluate`. Two contexts in one process (public and not,
+weighted and not) therefore never disturb each other.
+
+Place in the flow: io -> validate -> derive (:func:`prepare`) -> **chapter context** -> chapters.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from calaim.book import display, plots
 from calaim.book.display import MISSING_NOTE
 from calaim.data import codebook, compact, recode
 from calaim.stats import tables
+from calaim.stats.estimate import DisclosurePolicy
 
 DEFAULT_DATA = DATA_DIR / "synthetic" / "calaim_synthetic_2023.csv"
 PUBLISHED_WAVE = "2023"
@@ -43,6 +56,18 @@ class Context:
     previous: pd.DataFrame | None = None  # the previous wave's microdata (--compare-data), derived
     previous_path: Path | None = None
     _evaluated_previous: pd.DataFrame | None = None
+
+    # ----------------------------------------------------------------- rules
+    @property
+    def policy(self) -> DisclosurePolicy:
+        """The disclosure policy of this chapter: a public release's small-count rule when
+        ``public``, none beyond ``min_base`` otherwise."""
+        return DisclosurePolicy.for_release(self.public)
+
+    @property
+    def tables(self) -> tables.Rules:
+        """:mod:`calaim.stats.tables` under this chapter's ``min_base``, policy and weight."""
+        return tables.Rules(min_base=self.min_base, policy=self.policy, weight=self.weight)
 
     # ----------------------------------------------------------------- facts
     @property
@@ -159,7 +184,8 @@ class Context:
                 registry=reg[reg["section"].isin(todo)],
                 cb=self.cb,
                 min_base=self.min_base,
-                weight=self.weight or "",
+                policy=self.policy,
+                weight=self.weight,
             )
             self._evaluated = pd.concat([self._evaluated, new], ignore_index=True) if len(self._evaluated) else new
         ev = self._evaluated[self._evaluated["section"].isin(wanted)]
@@ -174,7 +200,7 @@ class Context:
             return None
         if self._evaluated_previous is None:
             self._evaluated_previous = findings.evaluate(
-                self.previous, cb=self.cb, min_base=self.min_base, weight=self.weight or ""
+                self.previous, cb=self.cb, min_base=self.min_base, policy=self.policy, weight=self.weight
             )
         ev = self._evaluated_previous
         return ev if sections is None else ev[ev["section"].isin(sections)].reset_index(drop=True)
@@ -437,8 +463,8 @@ def write_evaluated(prepared: Path, min_base: int, public: bool = False, weight:
         stored["frame"],
         cb=codebook.load(),
         min_base=int(min_base),
-        min_count=tables.PUBLIC_MIN_COUNT if public else 0,
-        weight=weight or "",
+        policy=DisclosurePolicy.for_release(public),
+        weight=weight,
     )
     stored["evaluated"] = {"key": evaluation_key(min_base, public, weight), "frame": evaluated}
     pd.to_pickle(stored, prepared)
@@ -456,15 +482,15 @@ def setup(
     """Load, validate and derive the chapter's data; set the plotting theme.
 
     ``data_path`` empty means the synthetic default. ``public`` asks for the stricter disclosure
-    rules of a public release (see :mod:`calaim.stats.estimate`): it sets :func:`calaim.stats.tables.set_policy`
-    for the whole kernel. ``calaim build --public`` injects ``public = True`` into every notebook as a
-    papermill parameter; nothing is read from the environment. Invalid data raise
+    rules of a public release (see :mod:`calaim.stats.estimate`): the context's ``policy``, which
+    ``ctx.tables`` and ``ctx.evaluated`` apply. ``calaim build --public`` injects ``public = True``
+    into every notebook as a papermill parameter; nothing is read from the environment. Invalid data raise
     :class:`calaim.data.validate.DataError` listing every problem.
 
     ``weight`` (``calaim build --weight COLUMN`` injects it like ``public``; empty: unweighted)
     names a survey-weight column: it is validated (a finite number above 0 for every
-    respondent), every share and mean of the kernel is weighted by it
-    (:func:`calaim.stats.tables.set_weight`), and the data box reports its range, Kish's
+    respondent), every share and mean made through the context (``ctx.tables``, ``ctx.evaluated``,
+    claims tests given ``weight=ctx.weight``) is weighted by it, and the data box reports its range, Kish's
     design effect and the effective n.
 
     ``compare_data`` (``calaim build --compare-data OLD_FILE`` injects it; empty: none) is the
@@ -476,8 +502,6 @@ def setup(
 
     public = bool(public)
     weight = weight or None
-    tables.set_policy(min_count=tables.PUBLIC_MIN_COUNT if public else 0)
-    tables.set_weight(weight)
     cb = cb or codebook.load()
     path = Path(data_path) if data_path else DEFAULT_DATA
     key = evaluation_key(min_base, public, weight)

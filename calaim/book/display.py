@@ -118,16 +118,25 @@ def to_wide(t: pd.DataFrame, index, columns: str, value: str = "value") -> pd.Da
 
 
 def distribution_long(
-    frame: pd.DataFrame, columns: dict, codes: dict, population: str, subgroup=None, exclude=(), min_base: int = 30
+    frame: pd.DataFrame,
+    columns: dict,
+    codes: dict,
+    population: str,
+    subgroup=None,
+    exclude=(),
+    min_base: int | None = None,
+    rules=None,
 ):
     """Share of every response code for several columns (the rows of a grid item), in long
-    form with a ``response`` column, as :func:`calaim.book.plots.likert` expects."""
+    form with a ``response`` column, as :func:`calaim.book.plots.likert` expects. ``rules``: the
+    chapter's :class:`calaim.stats.tables.Rules` (``ctx.tables``: its min_base, disclosure policy
+    and weight; default: the neutral rules, min_base 30, unweighted); ``min_base`` overrides its
+    min_base."""
     from calaim.stats import tables
 
+    rules = tables.Rules() if rules is None else rules
     groups = {label: [code] for code, label in codes.items() if code not in exclude}
-    t = tables.grid(
-        frame, columns, groups, population=population, subgroup=subgroup, exclude=exclude, min_base=min_base
-    )
+    t = rules.grid(frame, columns, groups, population=population, subgroup=subgroup, exclude=exclude, min_base=min_base)
     return t.rename(columns={"group": "response"})
 
 

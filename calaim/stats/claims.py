@@ -21,7 +21,8 @@ respondent, against each other group.
 The tests come from scipy and statsmodels; this module only counts, chooses and labels. A test
 on a base below ``min_base`` is not run, like the estimates the book suppresses. All p-values
 treat the respondents as a simple random sample; the survey is a convenience sample, so they
-describe sampling noise only. Under a survey weight (:func:`calaim.stats.tables.set_weight`)
+describe sampling noise only. Under a survey weight (``weight=``, the name of the weight column:
+the chapter context's ``ctx.weight``; nothing is read from module state)
 :func:`compare_shares` compares weighted shares with a z test on Kish's effective bases (with
 ``method="chi2"``: Rao and Scott's corrected chi-square), :func:`independence` (a test of
 independence of an r x c table) uses the Rao-Scott second-order correction of
@@ -55,7 +56,7 @@ from calaim.stats.claimtable import ALPHA as ALPHA
 from calaim.stats.claimtable import Claims as Claims
 from calaim.stats.claimtable import format_p as format_p
 from calaim.stats.claimtable import holm as holm
-from calaim.stats.tables import DEFAULT_MIN_BASE, answers, count_answers, weight
+from calaim.stats.tables import DEFAULT_MIN_BASE, answers, count_answers
 
 NOT_RUN = "not run (base below min_base)"
 FISHER_BELOW = 5  # smallest expected cell count for the z test (Cochran's rule); Fisher's exact test below
@@ -184,25 +185,29 @@ def compare_shares(
     min_base: int = DEFAULT_MIN_BASE,
     method: str = "auto",
     fisher_below: float = FISHER_BELOW,
+    weight: str | None = None,
 ) -> dict:
     """Share answering ``codes`` to ``column`` in ``mask_a`` against the share answering them to
-    ``column_b`` (default: the same column) in ``mask_b``; the groups must not overlap."""
+    ``column_b`` (default: the same column) in ``mask_b``; the groups must not overlap. With a
+    ``weight`` column: weighted shares on effective bases (see the module docstring)."""
     _disjoint(mask_a, mask_b, "compare_shares")
     k_a, n_a = count(frame, column, mask_a, codes, exclude)
     k_b, n_b = count(frame, column_b or column, mask_b, codes, exclude)
-    if weight() and column in frame and (column_b or column) in frame:
-        args = (codes, mask_a, mask_b, exclude, min_base, method, fisher_below)
+    if weight and column in frame and (column_b or column) in frame:
+        args = (codes, mask_a, mask_b, exclude, min_base, method, fisher_below, weight)
         return _weighted_shares(frame, column, column_b or column, *args)
     return two_proportions(k_a, n_a, k_b, n_b, min_base=min_base, method=method, fisher_below=fisher_below)
 
 
-def _weighted_shares(frame, column, column_b, codes, mask_a, mask_b, exclude, min_base, method, fisher_below) -> dict:
-    """compare_shares under a weight (:func:`calaim.stats.tables.set_weight`): weighted shares,
+def _weighted_shares(
+    frame, column, column_b, codes, mask_a, mask_b, exclude, min_base, method, fisher_below, weight
+) -> dict:
+    """compare_shares under the weight column ``weight``: weighted shares,
     compared by a two-proportion z test on Kish's effective bases (weighted share x effective n
     as counts). Equal weights in both groups are the unweighted design: its test is run."""
     codes = _codes(codes)
-    va, wa = answers(frame, column, _bool(mask_a), exclude)
-    vb, wb = answers(frame, column_b, _bool(mask_b), exclude)
+    va, wa = answers(frame, column, _bool(mask_a), exclude, weight)
+    vb, wb = answers(frame, column_b, _bool(mask_b), exclude, weight)
     if not survey_weights.unequal(np.r_[wa, wb]):
         k_a, k_b = int(np.isin(va, codes).sum()), int(np.isin(vb, codes).sum())
         return two_proportions(k_a, va.size, k_b, vb.size, min_base, method, fisher_below)
@@ -229,11 +234,17 @@ def _weighted_shares(frame, column, column_b, codes, mask_a, mask_b, exclude, mi
 
 
 def independence(
-    frame: pd.DataFrame, row: str, col: str, mask: pd.Series, min_base: int = DEFAULT_MIN_BASE, exclude: Iterable = ()
+    frame: pd.DataFrame,
+    row: str,
+    col: str,
+    mask: pd.Series,
+    min_base: int = DEFAULT_MIN_BASE,
+    exclude: Iterable = (),
+    weight: str | None = None,
 ) -> dict:
     """Test of independence of the answers to ``row`` and ``col`` among the respondents in
     ``mask`` who answered both (answers coded ``exclude`` leave the base): Pearson's chi-square
-    on the r x c table without continuity correction, or under a survey weight (unequal weights)
+    on the r x c table without continuity correction, or under a survey ``weight`` (unequal weights)
     the Rao-Scott second-order corrected F of :func:`calaim.stats.weights.rao_scott` (R's
     ``svychisq`` default). ``n_a`` is the base; the test is not run below ``min_base``."""
     r, c = _values(frame, row), _values(frame, col)
@@ -244,7 +255,7 @@ def independence(
     rv, cv = r[keep].to_numpy(float), c[keep].to_numpy(float)
     if np.unique(rv).size < 2 or np.unique(cv).size < 2:
         return result("not run (an answer does not vary)", n_a=n, kind="other")
-    w = survey_weights.check_weights(frame.loc[keep, weight()], weight()) if weight() else None
+    w = survey_weights.check_weights(frame.loc[keep, weight], weight) if weight else None
     if w is None or not survey_weights.unequal(w):
         res = stats.chi2_contingency(pd.crosstab(rv, cv).to_numpy(), correction=False)
         return result(
@@ -264,12 +275,14 @@ def paired_shares(
     codes_b: Iterable | None = None,
     min_base: int = DEFAULT_MIN_BASE,
     exact: bool | str = "auto",
+    weight: str | None = None,
 ) -> dict:
     """The same respondents answering two questions: the share answering ``codes_a`` to
     ``column_a`` against the share answering ``codes_b`` to ``column_b``, among those in ``mask``
     who answered both, with McNemar's test (exact binomial version when ``exact`` is True, or
     under "auto" when there are fewer than 25 discordant pairs). The result's ``table`` holds the
-    2 x 2 counts [[yes, yes], [yes, no]; [no, yes], [no, no]] (rows: ``column_a``)."""
+    2 x 2 counts [[yes, yes], [yes, no]; [no, yes], [no, no]] (rows: ``column_a``). With unequal
+    values of a ``weight`` column: the design-based test of :mod:`calaim.stats.design_tests`."""
     codes_b = codes_a if codes_b is None else codes_b
     if column_a not in frame or column_b not in frame:
         return {**result("not run (item missing)"), "table": None}
@@ -288,7 +301,7 @@ def paired_shares(
     }
     if n < max(min_base, 1):
         return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
-    if ws := design_tests.unequal_weights(frame, weight(), both):
+    if ws := design_tests.unequal_weights(frame, weight, both):
         return {**out, **design_tests.paired_shares(ya.to_numpy(), yb.to_numpy(), ws[0])}
     discordant = int(table[0, 1] + table[1, 0])
     use_exact = discordant < MCNEMAR_EXACT_BELOW if exact == "auto" else bool(exact)
@@ -305,12 +318,14 @@ def trend(
     mask: pd.Series,
     min_base: int = DEFAULT_MIN_BASE,
     exclude: Iterable = (),
+    weight: str | None = None,
 ) -> dict:
     """Cochran-Armitage test for a trend in the share answering ``codes`` across the ordered
     groups of ``band`` (scored by their codes), as statsmodels' linear-by-linear association test
     on the band x yes/no table. Its variance is the permutation (hypergeometric) one, N / (N - 1)
     times the textbook binomial variance. ``a`` is the share in the highest band, ``b`` in the lowest.
-    Answers coded ``exclude`` (such as "Not applicable") leave the base instead of counting as "no"."""
+    Answers coded ``exclude`` (such as "Not applicable") leave the base instead of counting as "no".
+    With unequal values of a ``weight`` column: a design-based slope (:func:`calaim.stats.design_tests.trend`)."""
     m = _bool(mask) & frame[band].notna() & frame[column].notna() & ~_values(frame, column).isin(_codes(exclude))
     v = _values(frame, column)[m]
     tab = pd.crosstab(frame.loc[m, band], v.isin(_codes(codes))).reindex(columns=[False, True], fill_value=0)
@@ -324,7 +339,7 @@ def trend(
     }
     if len(tab) < 2 or tab.sum(axis=1).min() < max(min_base, 1):
         return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
-    if ws := design_tests.unequal_weights(frame, weight(), m):
+    if ws := design_tests.unequal_weights(frame, weight, m):
         return {**out, **design_tests.trend(frame.loc[m, band], v.isin(_codes(codes)), ws[0])}
     res = Table(tab.to_numpy()).test_ordinal_association(
         row_scores=tab.index.to_numpy(float), col_scores=np.array([0.0, 1.0])
@@ -360,10 +375,15 @@ def binomial_split(
 
 # ---------------------------------------------------------------------------- means and ranks
 def compare_means(
-    frame: pd.DataFrame, column: str, mask_a: pd.Series, mask_b: pd.Series, min_base: int = DEFAULT_MIN_BASE
+    frame: pd.DataFrame,
+    column: str,
+    mask_a: pd.Series,
+    mask_b: pd.Series,
+    min_base: int = DEFAULT_MIN_BASE,
+    weight: str | None = None,
 ) -> dict:
     """Welch's t test (unequal variances) of the mean of ``column`` in two groups with no
-    respondent in common."""
+    respondent in common; with unequal values of a ``weight`` column, the design-based t test."""
     _disjoint(mask_a, mask_b, "compare_means")
     v = _values(frame, column)
     a, b = v[_bool(mask_a) & v.notna()].astype(float), v[_bool(mask_b) & v.notna()].astype(float)
@@ -376,31 +396,37 @@ def compare_means(
     }
     if min(len(a), len(b)) < max(min_base, 2):
         return {**out, "test": NOT_RUN, "statistic": "", "p": np.nan}
-    if ws := design_tests.unequal_weights(frame, weight(), _bool(mask_a) & v.notna(), _bool(mask_b) & v.notna()):
+    if ws := design_tests.unequal_weights(frame, weight, _bool(mask_a) & v.notna(), _bool(mask_b) & v.notna()):
         return {**out, **design_tests.compare_means(a, ws[0], b, ws[1])}
     res = stats.ttest_ind(a, b, equal_var=False)
     return {**out, "test": "Welch t test", "statistic": f"t = {res.statistic:.2f}", "p": float(res.pvalue)}
 
 
 def rank_sum(
-    values_a: Sequence, values_b: Sequence, min_base: int = DEFAULT_MIN_BASE, weights_a=None, weights_b=None
+    values_a: Sequence,
+    values_b: Sequence,
+    min_base: int = DEFAULT_MIN_BASE,
+    weights_a=None,
+    weights_b=None,
+    weight: str | None = None,
 ) -> dict:
     """Mann-Whitney U test (two-sided) of ordered answers in two independent groups. The estimate
     is U / (n_a n_b): the chance that an answer from group a sits higher than one from group b
     (ties count half); 0.5 means no tendency either way. With unequal ``weights_a``/``weights_b``
-    (:func:`calaim.stats.tables.weights_of`): the weighted chance and ``svyranktest``; a weighted
-    build that passes no weights labels the test unweighted."""
+    (:func:`calaim.stats.tables.weights_of`): the weighted chance and ``svyranktest``. ``weight``
+    names the build's weight column: a weighted build that passes no weights labels the test
+    unweighted."""
     a, b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
     if min(len(a), len(b)) < max(min_base, 1):
         return result(NOT_RUN, n_a=len(a), n_b=len(b), kind="other")
-    w = None if weights_a is None else survey_weights.check_weights(np.r_[weights_a, weights_b], weight() or "weight")
+    w = None if weights_a is None else survey_weights.check_weights(np.r_[weights_a, weights_b], weight or "weight")
     if w is not None and survey_weights.unequal(w):
         weighted = design_tests.rank_sum(a, w[: a.size], b, w[a.size :])
         return {**result("", n_a=len(a), n_b=len(b), kind="other"), **weighted}
     res = stats.mannwhitneyu(a, b, alternative="two-sided")
     prob = res.statistic / (len(a) * len(b))
     return result(
-        "Mann-Whitney U test (two-sided" + (", unweighted)" if weight() and w is None else ")"),
+        "Mann-Whitney U test (two-sided" + (", unweighted)" if weight and w is None else ")"),
         res.pvalue,
         f"U = {res.statistic:.0f}",
         a=prob,

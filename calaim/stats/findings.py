@@ -38,7 +38,7 @@ import pandas as pd
 
 from calaim import DATA_DIR
 from calaim.data import codebook, recode
-from calaim.stats import estimate, statistics, tables
+from calaim.stats import estimate, statistics
 
 PUBLISHED_DIR = DATA_DIR / "published"
 DEFAULT_PATH = PUBLISHED_DIR / "findings.csv"
@@ -498,7 +498,7 @@ def evaluate(
     registry: pd.DataFrame | None = None,
     cb: codebook.Codebook | None = None,
     min_base: int = 30,
-    min_count: int | None = None,
+    policy: estimate.DisclosurePolicy = estimate.NO_POLICY,
     weight: str | None = None,
 ) -> pd.DataFrame:
     """Recompute every registry row on ``df`` and compare it with the published value.
@@ -512,23 +512,22 @@ def evaluate(
     and its CI are then blank, so no page or CSV downstream can show them) and a ``note`` saying
     what was missing or which item an aggregate picked. Nothing raises for absent columns or models.
 
-    ``min_count`` (default: that of :func:`calaim.stats.tables.policy`; 11 in a public release) adds
-    the small-count rule: a share or count whose count, or base minus count, is 1 to
-    ``min_count - 1`` is suppressed, as is any estimate on such a base, and such a base is
-    left empty (NA).
+    ``policy`` (default: none beyond ``min_base``; ``DisclosurePolicy.for_release(True)``, with
+    ``min_count`` 11, in a public release) adds the small-count rule: a share or count whose count,
+    or base minus count, is 1 to ``min_count - 1`` is suppressed, as is any estimate on such a
+    base, and such a base is left empty (NA).
 
-    ``weight`` (default: that of :func:`calaim.stats.tables.weight`; None: unweighted) weights
-    every share and mean by that column through the kernel ('' forces unweighted); the result then has an
-    ``effective_n`` column (Kish's effective n of each estimate's base) after ``base``.
+    ``weight`` (default None, or '': unweighted) weights every share and mean by that column
+    through the kernel; the result then has an ``effective_n`` column (Kish's effective n of each
+    estimate's base) after ``base``. Nothing is read from module state: the caller (the chapter
+    context, :meth:`calaim.book.chapter.Context.evaluated`) passes both.
     """
-    min_count = tables.policy().min_count if min_count is None else int(min_count)
-    weight = tables.weight() if weight is None else (weight or None)  # '': unweighted
-    tiny = tables.DisclosurePolicy(min_count).small
+    weight = weight or None
+    tiny = policy.small
 
     cb = cb or codebook.load()
     reg = load_registry() if registry is None else _typed(registry)
     frame = df if "pop_complete" in df.columns else recode.derive(df, cb)
-    policy = estimate.DisclosurePolicy(min_count)
     ev = _Evaluator(frame, cb, min_base, policy, weight)
     estimates: list[estimate.Estimate | None] = []
 
@@ -634,7 +633,7 @@ def evaluate(
     out["status"] = status
     out["suppressed"] = suppressed
     out.loc[out["suppressed"], ["reproduced", "ci_low", "ci_high"]] = np.nan
-    if min_count:
+    if policy.min_count:
         out.loc[[tiny(b) for b in out["base"]], "base"] = np.nan
     out["base"] = out["base"].astype("Int64")
     columns = list(RESULT_COLUMNS)
