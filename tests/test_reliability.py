@@ -14,7 +14,7 @@ import pytest
 from test_build import _mini_source
 
 from calaim import ROOT
-from calaim.book import build
+from calaim.book import build, forkkernel
 
 
 # ---------------------------------------------------------------------------- lock
@@ -91,6 +91,15 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def _is_kernel(p: psutil.Process) -> bool:
+    """A chapter kernel: started as ``python -m ipykernel_launcher`` or forked from its worker
+    (then named ``ipykernel``, see :mod:`calaim.book.forkkernel`)."""
+    try:
+        return p.name() == forkkernel.KERNEL_NAME or "ipykernel" in " ".join(p.cmdline())
+    except psutil.Error:  # gone, or a zombie, meanwhile
+        return False
+
+
 def _slow_build(tmp_path: Path, flag: Path) -> tuple[subprocess.Popen, Path, list[psutil.Process]]:
     """A build whose one notebook sleeps while ``flag`` exists; returned once its kernel runs."""
     src = _mini_source(tmp_path)
@@ -102,7 +111,7 @@ def _slow_build(tmp_path: Path, flag: Path) -> tuple[subprocess.Popen, Path, lis
     cmd = [sys.executable, "-m", "calaim.cli", "build", "--source", str(src), "--out", str(out), "--jobs", "1"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     deadline = time.time() + 120
-    while time.time() < deadline and not any("ipykernel" in " ".join(p.cmdline()) for p in _descendants(proc.pid)):
+    while time.time() < deadline and not any(_is_kernel(p) for p in _descendants(proc.pid)):
         time.sleep(0.2)
     children = _descendants(proc.pid)
     assert children, "the build started no worker"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -161,7 +160,7 @@ def run(tmp: Path) -> list[str]:
             shutil.copy(ROOT / "chapters" / f"{name}.ipynb", folder / f"{name}.ipynb")
             params = {"data_path": str(tmp / "tiny.csv"), "min_base": MIN_BASE, "public": public}
             runs[folder / f"{name}.ipynb"] = params
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with build.notebook_pool(2) as pool:
         failures = [f for f in pool.map(build._execute_one, list(runs), list(runs.values())) if f]
     assert not failures, failures
     problems = []
@@ -217,7 +216,7 @@ def test_one_respondent_chapters_say_not_enough_data(tmp_path):
         shutil.copy(ROOT / "chapters" / f"{name}.ipynb", tmp_path / f"{name}.ipynb")
         notebooks.append(tmp_path / f"{name}.ipynb")
     params = [{"data_path": str(tmp_path / "one.csv")}] * len(notebooks)
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with build.notebook_pool(2) as pool:
         assert [f for f in pool.map(build._execute_one, notebooks, params) if f] == []
     for nb in notebooks:
         outputs = [o for c in nbformat.read(nb, as_version=4).cells for o in c.get("outputs", [])]

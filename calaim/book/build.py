@@ -295,12 +295,32 @@ def toc_notebooks(root: Path) -> list[Path]:
 
 def _set_env(env: Mapping[str, str]) -> None:
     """Worker initializer: environment variables for the kernels the worker starts; the worker
-    dies with the build (even after kill -9) and leaves SIGINT to the build, which stops it."""
+    dies with the build (even after kill -9) and leaves SIGINT to the build, which stops it;
+    then it imports what the kernels need, once (:func:`calaim.book.forkkernel.install`)."""
     import signal
+
+    from calaim.book import forkkernel
 
     os.environ.update(env)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
+    forkkernel.install()
+
+
+def notebook_pool(jobs: int, env: Mapping[str, str] | None = None):
+    """The processes that execute notebooks (:func:`_execute_one`), ``jobs`` of them. They are
+    new interpreters (``spawn``), not copies of the build: a worker then imports pandas and the
+    rest once, as a kernel would, and forks each notebook's kernel from that state
+    (:mod:`calaim.book.forkkernel`)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_set_env,
+        initargs=(dict(env or {}),),
+    )
 
 
 def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
@@ -312,7 +332,7 @@ def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
 
     from calaim.book import forkkernel
 
-    forkkernel.install()  # this worker's kernels are forked from it, imports done
+    forkkernel.install()  # kernels forked from this worker when it can (see notebook_pool)
     try:
         pm.execute_notebook(
             str(nb_path),
@@ -357,7 +377,7 @@ def execute_notebooks(
     :class:`calaim.book.cache.NotebookCache`) a notebook whose key is stored is restored instead of
     executed ("from cache"), and every notebook executed successfully is stored.
     """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
     from tqdm.auto import tqdm
 
@@ -374,7 +394,7 @@ def execute_notebooks(
         return notebooks
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(to_run)))
     failures: list[str] = []
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_set_env, initargs=(dict(env or {}),))
+    pool = notebook_pool(jobs, env)
     try:
         with tqdm(total=len(to_run), desc="chapters", unit="nb", file=sys.stderr) as bar:
             futures = {pool.submit(_execute_one, nb, params): nb for nb in to_run}

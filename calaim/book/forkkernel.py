@@ -27,6 +27,7 @@ plain ipykernel of this interpreter (another kernel, another Python) is launched
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import pathlib
@@ -39,6 +40,9 @@ from typing import Any
 from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
 
 PROVISIONER_NAME = "calaim-fork"
+#: the process name a forked kernel takes (``ps -o comm``, ``top``, psutil's ``name()``): its
+#: command line is still its worker's, since a fork does not exec
+KERNEL_NAME = "ipykernel"
 
 #: what a chapter kernel imports anyway: imported once per worker, before any kernel is forked
 WARM_MODULES = (
@@ -89,6 +93,19 @@ def warm(modules: tuple[str, ...] = WARM_MODULES) -> None:
             del builtins.get_ipython  # type: ignore[attr-defined]
 
 
+@functools.lru_cache(maxsize=1)
+def _fresh_path() -> tuple[str, ...]:
+    """``sys.path`` of a new interpreter as ipykernel_launcher leaves it (without the entry of
+    the script or working directory, which the launcher removes); asked once per worker."""
+    import json
+
+    out = subprocess.run(
+        [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+        capture_output=True, text=True, check=True,
+    )
+    return tuple(json.loads(out.stdout))
+
+
 def enabled() -> bool:
     """Whether kernels are forked: on Linux (fork and PR_SET_PDEATHSIG), unless
     ``CALAIM_FORK_KERNELS=0``."""
@@ -104,7 +121,14 @@ def install() -> bool:
     if factory.default_provisioner_name != PROVISIONER_NAME:
         from importlib.metadata import EntryPoint
 
+        if "pandas" in sys.modules:
+            # imported outside a kernel's surroundings (a worker forked from a process that had
+            # loaded it): its display defaults are a terminal's, so a forked kernel would print
+            # tables differently from a fresh one. Start kernels the usual way instead.
+            return False
+
         warm()
+        _fresh_path()
         factory.provisioners[PROVISIONER_NAME] = EntryPoint(
             name=PROVISIONER_NAME, value=f"{__name__}:ForkProvisioner", group="jupyter_client.kernel_provisioners"
         )
@@ -192,7 +216,9 @@ def _run_kernel(cmd: list[str], env: dict[str, str], cwd: str | None) -> None:
         if sys.platform.startswith("linux"):
             import ctypes
 
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+            libc.prctl(15, ctypes.c_char_p(KERNEL_NAME.encode()))  # PR_SET_NAME: what ps and top show
             if os.getppid() != parent:  # the worker died while we forked
                 os._exit(1)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -203,8 +229,7 @@ def _run_kernel(cmd: list[str], env: dict[str, str], cwd: str | None) -> None:
         os.environ.clear()
         os.environ.update(env)
         os.environ["JPY_PARENT_PID"] = str(parent)
-        # ``python -m`` puts the working directory first on the path
-        sys.path.insert(0, os.getcwd())
+        sys.path[:] = list(_fresh_path())
         import asyncio
 
         asyncio.set_event_loop(asyncio.new_event_loop())  # never the worker's loop

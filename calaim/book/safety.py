@@ -212,11 +212,16 @@ def kill_children() -> None:
     """Kill every descendant of this process (pool workers, their kernels, jupyter-book).
 
     Kernels run in their own session (jupyter_client starts them so), so a process-group kill
-    would miss them; walking the process tree does not."""
+    would miss them; walking the process tree does not. The one process spared is
+    multiprocessing's resource tracker (started with ``spawn`` workers): it must outlive them to
+    release their semaphores, and it exits by itself when this process does."""
+    from multiprocessing import resource_tracker
+
     import psutil
 
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
     try:
-        children = psutil.Process().children(recursive=True)
+        children = [p for p in psutil.Process().children(recursive=True) if p.pid != tracker]
     except psutil.Error:
         return
     for child in children:
