@@ -151,6 +151,19 @@ def test_holm_on_three_known_p_values():
     assert math.isnan(out[1]) and out[[0, 2]].tolist() == pytest.approx([0.02, 0.04])
 
 
+def test_holm_matches_statsmodels_and_r_p_adjust():
+    from statsmodels.stats.multitest import multipletests
+
+    # R: p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "holm") -> 0.05 0.08 0.09 0.09 0.09
+    assert claims.holm([0.05, 0.01, 0.04, 0.02, 0.03]).tolist() == pytest.approx([0.09, 0.05, 0.09, 0.08, 0.09])
+    rng = np.random.default_rng(7)
+    for m in (1, 2, 5, 40):
+        p = rng.uniform(0, 0.2, m)
+        p[: m // 3] = p[0]  # ties
+        assert claims.holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-15)
+    assert claims.holm([0.6, 0.7]).tolist() == [1.0, 1.0]  # capped at 1
+
+
 def test_claims_table_adjusts_and_judges():
     c = claims.Claims()
     c.add("A higher, strong", "Fig 1", claims.result("z", 0.0005, "z = 3.5", a=60, b=40, n_a=100, n_b=100))

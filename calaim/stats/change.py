@@ -36,8 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+from calaim.stats import claimtable
 
 ALPHA = 0.05
 Z = stats.norm.ppf(0.975)
@@ -117,12 +118,9 @@ def ratio_change(or_new, lo_new, hi_new, or_old, lo_old, hi_old) -> Change:
 
 
 def holm(p: pd.Series) -> pd.Series:
-    """Holm-adjusted p-values; NaN (untested) stays NaN and does not count."""
-    out = pd.Series(np.nan, index=p.index)
-    ok = p.notna()
-    if ok.any():
-        out[ok] = multipletests(p[ok].to_numpy(), method="holm")[1]
-    return out
+    """Holm-adjusted p-values (:func:`calaim.stats.claimtable.holm`); NaN (untested) stays NaN
+    and does not count."""
+    return pd.Series(claimtable.holm(p.to_numpy(dtype=float)), index=p.index)
 
 
 def _num(v) -> float:
