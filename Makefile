@@ -37,6 +37,9 @@ COMPARE_CROSSWALK ?=
 USER_MISSING ?=
 PORT        ?= 8000
 NOTEBOOKS   := $(sort $(wildcard chapters/*.ipynb))
+# one BLAS / OpenMP thread per process, as the book's kernels run (calaim.book.build.KERNEL_ENV):
+# the tests already run one process per core
+ONE_THREAD  := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 BUILD_ARGS :=
 ifneq ($(strip $(OUT)),)
@@ -130,9 +133,9 @@ pdf: $(STAMP)  ## the whole book as one PDF: $(OUT or _build)/pdf/calaim-book.pd
 TEST_JOBS ?= auto
 test: $(STAMP)  ## lint (ruff), the unit tests, then nbval on the committed notebooks
 	$(PY) -m ruff check .
-	$(PY) -m pytest -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile tests
+	$(ONE_THREAD) $(PY) -m pytest -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile tests
 ifneq ($(NOTEBOOKS),)
-	$(PY) -m pytest -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --nbval --nbval-current-env $(NOTEBOOKS)
+	$(ONE_THREAD) $(PY) -m pytest -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --nbval --nbval-current-env $(NOTEBOOKS)
 else
 	@echo "nbval: no committed chapters/*.ipynb yet, nothing to check"
 endif

@@ -3,6 +3,7 @@
 from collections import Counter
 
 import pytest
+import yaml
 
 from calaim.data import codebook
 from calaim.data.codebook import Codebook, CodebookError
@@ -104,3 +105,8 @@ def test_duplicate_item_is_an_error():
 def test_missing_file_is_a_codebook_error(tmp_path):
     with pytest.raises(CodebookError, match="not found"):
         codebook.load(tmp_path / "nope.yml")
+
+
+def test_the_fast_loader_reads_the_codebook_as_the_pure_python_one():
+    text = codebook.DEFAULT_PATH.read_text(encoding="utf-8")
+    assert yaml.load(text, Loader=codebook.SAFE_LOADER) == yaml.safe_load(text)  # noqa: S506 - a safe loader

@@ -275,5 +275,33 @@ def test_legible_png_crops_to_the_tight_box_without_a_second_layout_pass():
     fig.savefig(tight, format="png", dpi=plots.DPI, bbox_inches="tight", pad_inches=0.1)
     with Image.open(io.BytesIO(png)) as ours, Image.open(tight) as ref:
         assert ours.size == ref.size
-        assert ours.tobytes() == ref.tobytes()  # the same pixels: the same crop
+        assert ours.mode == "RGB" and ref.mode == "RGBA"  # opaque: stored without the alpha channel
+        assert ours.convert("RGBA").tobytes() == ref.tobytes()  # the same pixels: the same crop
+        assert round(ours.info["dpi"][0]) == plots.DPI  # shown at its natural size: full resolution
         assert ours.info["calaim:min-font-pt"] == f"{plots.min_font_pt(fig):.2f}"
+
+
+def test_output_dpi_is_twice_the_shown_pixels_within_bounds():
+    assert plots.output_dpi(5.0) == plots.DPI  # natural size: 500 CSS px, 1,000 pixels
+    assert plots.output_dpi(plots.COLUMN_PX / plots.CSS_PX_PER_INCH) == plots.DPI
+    assert plots.output_dpi(9.5) == 160  # shown 760 px wide: 1,520 pixels over 9.5 in
+    assert plots.output_dpi(15.0) == plots.MIN_DPI  # 2 x 760 / 15 = 101, raised to the floor
+
+
+def test_a_transparent_figure_keeps_its_alpha_channel():
+    import io
+
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    fig.patch.set_alpha(0.0)
+    ax.patch.set_alpha(0.0)
+    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
+    png = plots.png_bytes(fig, box, 150, {"k": "v"})
+    ref = io.BytesIO()
+    fig.savefig(ref, format="png", dpi=150, bbox_inches=box)
+    with Image.open(io.BytesIO(png)) as ours, Image.open(ref) as theirs:
+        assert ours.mode == "RGBA" and ours.tobytes() == theirs.tobytes()
+        assert ours.info["k"] == "v" and round(ours.info["dpi"][0]) == 150
+    plt.close(fig)

@@ -28,6 +28,7 @@ functions elsewhere in the package.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -73,6 +74,10 @@ STAGE_DATA_DIR = "_data"  # data file copied here inside the staging tree
 
 # Fixed environment for reproducible output (Sphinx honours SOURCE_DATE_EPOCH for dates).
 _REPRO_ENV = {"SOURCE_DATE_EPOCH": "0", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+#: the environment of every chapter's kernel: one thread per BLAS / OpenMP library. The build
+#: runs a notebook per core already; a second BLAS thread per kernel only spins waiting for work
+#: and takes the core from the other notebook (a third of some chapters' CPU time on 2 cores)
+KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
@@ -309,9 +314,9 @@ def _set_env(env: Mapping[str, str]) -> None:
 
 def notebook_pool(jobs: int, env: Mapping[str, str] | None = None):
     """The processes that execute notebooks (:func:`_execute_one`), ``jobs`` of them. They are
-    new interpreters (``spawn``), not copies of the build: a worker then imports pandas and the
-    rest once, as a kernel would, and forks each notebook's kernel from that state
-    (:mod:`calaim.book.forkkernel`)."""
+    new interpreters (``spawn``), not copies of the build: a worker sets :data:`KERNEL_ENV` and
+    ``env``, then imports pandas and the rest once, as a kernel would, and forks each notebook's
+    kernel from that state (:mod:`calaim.book.forkkernel`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -319,8 +324,23 @@ def notebook_pool(jobs: int, env: Mapping[str, str] | None = None):
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_set_env,
-        initargs=(dict(env or {}),),
+        initargs=({**KERNEL_ENV, **(env or {})},),
     )
+
+
+@contextlib.contextmanager
+def running_pool(jobs: int, env: Mapping[str, str] | None = None):
+    """:func:`notebook_pool` for a ``with`` block: on leaving it normally, wait for the workers;
+    when interrupted (or failing), do not wait for queued notebooks but kill the workers and
+    their kernels at once."""
+    pool = notebook_pool(jobs, env)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        kill_children()
+        raise
+    pool.shutdown(wait=True)
 
 
 def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
@@ -393,9 +413,11 @@ def execute_notebooks(
     if not to_run:
         return notebooks
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(to_run)))
+    # longest first, so that no long chapter starts last while the other workers sit idle; a
+    # notebook's size (its committed outputs, figures above all) stands in for its run time
+    to_run.sort(key=lambda nb: (-nb.stat().st_size, nb.name))
     failures: list[str] = []
-    pool = notebook_pool(jobs, env)
-    try:
+    with running_pool(jobs, env) as pool:
         with tqdm(total=len(to_run), desc="chapters", unit="nb", file=sys.stderr) as bar:
             futures = {pool.submit(_execute_one, nb, params): nb for nb in to_run}
             for fut in as_completed(futures):
@@ -410,12 +432,6 @@ def execute_notebooks(
                     failures.append(failure)
                     bar.write(f"        FAILED  {failure}", file=sys.stderr)
                 bar.update(1)
-    except BaseException:
-        # interrupted: do not wait for queued notebooks; kill the workers and their kernels now
-        pool.shutdown(wait=False, cancel_futures=True)
-        kill_children()
-        raise
-    pool.shutdown(wait=True)
     if failures:
         raise BuildError("notebooks", "\n".join(sorted(failures)))
     return notebooks
@@ -714,37 +730,58 @@ def keep_failed(stage: Path, out: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------- refresh
-def refresh(notebooks: list[str | Path] | None = None, source: str | Path = ROOT, log: Log = _stderr) -> list[Path]:
-    """Re-execute the committed chapters in place on the default data, volatile metadata
-    stripped, so that their stored outputs (checked by nbval) match the code.
-
-    No parameters are injected: each notebook runs with its own defaults (``data_path = ""``
-    means the synthetic default). A failing notebook raises BuildError and is left unchanged.
-    """
+def _refresh_one(nb_path: Path) -> str | None:
+    """Worker side of :func:`refresh`: execute one notebook into a hidden copy next to it and,
+    when it succeeds, replace the notebook with the scrubbed copy. None or the failure."""
     import nbformat
     import papermill as pm
 
-    Path(source) / "chapters"
-    paths = [Path(p) for p in notebooks] if notebooks else toc_notebooks(Path(source))
-    done = []
-    for i, nb_path in enumerate(paths, 1):
-        log(f"[{i}/{len(paths)}] {nb_path.name}")
-        tmp = nb_path.with_name(f".{nb_path.stem}.refresh.ipynb")
-        try:
-            pm.execute_notebook(
-                str(nb_path),
-                str(tmp),
-                cwd=str(nb_path.parent),
-                progress_bar=False,
-                log_output=False,
-                request_save_on_cell_execute=False,
-                extra_arguments=KERNEL_QUIET,
-            )
-            nb = scrub_notebook(nbformat.read(tmp, as_version=4))
-            nbformat.write(nb, nb_path)
-        except Exception as exc:  # noqa: BLE001
-            detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
-            raise BuildError("refresh", f"{nb_path.name} failed: {detail} (executed copy kept as {tmp.name})") from exc
-        tmp.unlink(missing_ok=True)
-        done.append(nb_path)
-    return done
+    from calaim.book import forkkernel
+
+    forkkernel.install()
+    tmp = nb_path.with_name(f".{nb_path.stem}.refresh.ipynb")
+    try:
+        pm.execute_notebook(
+            str(nb_path),
+            str(tmp),
+            cwd=str(nb_path.parent),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            extra_arguments=KERNEL_QUIET,
+        )
+        nb = scrub_notebook(nbformat.read(tmp, as_version=4))
+        nbformat.write(nb, nb_path)
+    except Exception as exc:  # noqa: BLE001
+        detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+        return f"{nb_path.name} failed: {detail} (executed copy kept as {tmp.name})"
+    tmp.unlink(missing_ok=True)
+    return None
+
+
+def refresh(
+    notebooks: list[str | Path] | None = None, source: str | Path = ROOT, log: Log = _stderr, jobs: int | None = None
+) -> list[Path]:
+    """Re-execute the committed chapters in place on the default data, volatile metadata
+    stripped, so that their stored outputs (checked by nbval) match the code. They run as the
+    build runs them (:func:`notebook_pool`: ``jobs`` at a time, longest first, the kernels'
+    environment :data:`KERNEL_ENV`).
+
+    No parameters are injected: each notebook runs with its own defaults (``data_path = ""``
+    means the synthetic default). A failing notebook raises BuildError and is left unchanged
+    (the others are refreshed).
+    """
+    paths = [Path(p).absolute() for p in notebooks] if notebooks else toc_notebooks(Path(source))
+    if not paths:
+        return []
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(paths)))
+    order = sorted(paths, key=lambda nb: (-nb.stat().st_size, nb.name))  # longest first
+    failures = []
+    with running_pool(jobs) as pool:
+        for i, (nb_path, failure) in enumerate(zip(order, pool.map(_refresh_one, order), strict=True), 1):
+            log(f"[{i}/{len(paths)}] {nb_path.name}" + (f": {failure}" if failure else ""))
+            if failure:
+                failures.append(failure)
+    if failures:
+        raise BuildError("refresh", "\n".join(failures))
+    return paths

@@ -10,6 +10,7 @@ ColorBrewer's PuOr / the Okabe-Ito set for categories); bases are printed under 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -38,6 +39,8 @@ SECTOR_COLOURS = {
 
 #: figures are saved at this resolution and shown at half their pixel width (2x, sharp on any screen)
 DPI = 200
+#: the least resolution a figure is saved at (``check-html`` asks for 150 dpi)
+MIN_DPI = 150
 #: the text column of the book at desktop width (CSS px): no figure is shown wider
 COLUMN_PX = 760
 #: no text of a figure may be smaller than this at desktop width (CSS px)
@@ -589,15 +592,22 @@ def _legible(fig, min_px: float = LEGIBLE_TARGET_PX, steps: int = 8):
 
     px, box = measure()
     grown, narrowed = 1.0, 1.0
+    # how the shown text size answers to enlarging (d log px / d log factor): 1 while the figure
+    # is shown at its natural size, less once its growing labels widen it past the column and it
+    # is scaled down. Each step aims at the target through the last measured response, so a
+    # figure gets there in one or two measurements rather than creeping up on it.
+    response = 1.0
     for _ in range(steps):
         if px >= min_px - 0.01:
             break
         before = px
         if grown < MAX_GROWTH:
-            factor = min(1.6, min_px / px * 1.01, MAX_GROWTH / grown)
+            factor = min(1.6, (min_px / px * 1.02) ** (1 / response), MAX_GROWTH / grown)
             enlarge_text(fig, factor)
             grown *= factor
             px, box = measure()
+            if px > before and factor > 1:
+                response = min(1.0, max(0.25, math.log(px / before) / math.log(factor)))
         if px < before * 1.01 or grown >= MAX_GROWTH:
             if narrowed <= 0.6:
                 break
@@ -666,26 +676,57 @@ def min_font_pt(fig) -> float:
     return min((t.get_fontsize() for t in _texts(fig)), default=float("inf"))
 
 
-def legible_png(fig) -> tuple[bytes, int]:
-    """(PNG bytes at :data:`DPI`, CSS width to show it at) after :func:`legible`. The PNG records
-    the smallest font size (tEXt ``calaim:min-font-pt``), so that ``check-html`` can work out the
-    smallest text in px wherever the figure is shown; it has no date, so equal figures give equal
-    bytes."""
+def output_dpi(width_in: float) -> int:
+    """The resolution a figure ``width_in`` inches wide (its padded crop) is saved at: twice the
+    CSS pixels it is shown at (:func:`shown_width`), a sharp image on a 2x screen, from
+    :data:`DPI` for a figure shown at its natural size down to :data:`MIN_DPI` for one scaled
+    down into the column. Pixels beyond that are drawn and compressed for nobody."""
+    need = 2 * shown_width(width_in) / width_in if width_in > 0 else DPI
+    return int(min(DPI, max(MIN_DPI, math.ceil(need))))
+
+
+def png_bytes(fig, bbox, dpi: int, text: dict[str, str]) -> bytes:
+    """``fig`` cropped to ``bbox`` (inches) as PNG at ``dpi``, with ``text`` as tEXt chunks and
+    no date. Drawn once by Agg into a raw buffer and encoded by Pillow: an opaque figure (every
+    figure of the book has a white background) is stored as RGB, a quarter fewer bytes to
+    compress than matplotlib's RGBA, pixel for pixel the same; a transparent one stays RGBA."""
     import io
 
-    from PIL import Image
+    from PIL import Image, PngImagePlugin
 
+    size: list[tuple[int, int]] = []
+    cid = fig.canvas.mpl_connect("draw_event", lambda e: size.append((int(e.renderer.width), int(e.renderer.height))))
+    raw = io.BytesIO()
+    try:
+        fig.savefig(raw, format="raw", dpi=dpi, bbox_inches=bbox)
+    finally:
+        fig.canvas.mpl_disconnect(cid)
+    (w, h) = size[-1]
+    buffer = raw.getvalue()
+    if len(buffer) != w * h * 4:
+        raise RuntimeError(f"figure buffer of {len(buffer)} bytes is not {w} x {h} RGBA")
+    image = Image.frombuffer("RGBA", (w, h), buffer, "raw", "RGBA", 0, 1)
+    if image.getextrema()[3] == (255, 255):
+        image = image.convert("RGB")
+    info = PngImagePlugin.PngInfo()
+    for key, value in text.items():
+        info.add_text(key, value)
+    out = io.BytesIO()
+    image.save(out, format="png", pnginfo=info, dpi=(dpi, dpi))
+    return out.getvalue()
+
+
+def legible_png(fig) -> tuple[bytes, int]:
+    """(PNG bytes, CSS width to show it at) after :func:`legible`, at :func:`output_dpi`. The PNG
+    records its resolution and the smallest font size (tEXt ``calaim:min-font-pt``), so that
+    ``check-html`` can work out the smallest text in px wherever the figure is shown; it has no
+    date, so equal figures give equal bytes."""
     fig.set_dpi(DPI)  # measure the text at the resolution it is drawn at: hinting differs by dpi
     _, box = _legible(fig)
-    buf = io.BytesIO()
-    fig.savefig(
-        buf,
-        format="png",
-        dpi=DPI,
-        bbox_inches=box.padded(0.1),  # legible's tight box with savefig's usual pad: no second layout pass
-        metadata={"calaim:min-font-pt": f"{min_font_pt(fig):.2f}"},
-    )
-    data = buf.getvalue()
-    with Image.open(io.BytesIO(data)) as im:
-        width = shown_width(im.width / DPI)
-    return data, width
+    dpi = output_dpi(box.width + 0.2)
+    if dpi != DPI:
+        fig.set_dpi(dpi)
+        box = place_notes(fig)  # the box again at the resolution it is drawn at
+    crop = box.padded(0.1)  # legible's tight box with savefig's usual pad: no second layout pass
+    data = png_bytes(fig, crop, dpi, {"calaim:min-font-pt": f"{min_font_pt(fig):.2f}"})
+    return data, shown_width(crop.width)
