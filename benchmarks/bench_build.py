@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from calaim import ROOT, synth
-from calaim.book import build
+from calaim import ROOT
+from calaim.book import build  # imports neither pandas nor numpy: see main()
 
 
 def timed_build(data: Path | None, out: Path, jobs: int | None) -> dict[str, float]:
@@ -102,6 +102,11 @@ def floor(data: Path) -> float:
 
 
 def main(argv=None) -> int:
+    # pandas and the generator are imported here, not at the top: the build's notebook workers
+    # import the main script again (multiprocessing's spawn), and a worker that holds pandas
+    # already starts plain kernels instead of forked ones (calaim.book.forkkernel.install)
+    from calaim import synth
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, default=100, help="respondent multiplier for the large run (default 100)")
     ap.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: cores)")

@@ -22,8 +22,7 @@ from pathlib import Path
 import nbformat
 
 from calaim import ROOT
-from calaim.book import build, chapter
-from calaim.stats import mediation
+from calaim.book import build  # neither pandas nor numpy at the top: see bench_build.main
 
 EDITED = "key_findings.ipynb"
 
@@ -69,6 +68,9 @@ def bench_builds(jobs: int | None) -> None:
 
 
 def bench_mediation() -> None:
+    from calaim.book import chapter
+    from calaim.stats import mediation
+
     data = build.default_data_path()
     df, _ = chapter.prepare(data)
     times = {}

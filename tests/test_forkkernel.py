@@ -73,3 +73,25 @@ def test_only_this_interpreters_ipykernel_is_forked():
     assert forkkernel.is_this_ipykernel([sys.executable, "-m", "ipykernel_launcher", "-f", "c.json"])
     assert not forkkernel.is_this_ipykernel([sys.executable, "-m", "other_kernel", "-f", "c.json"])
     assert not forkkernel.is_this_ipykernel(["/usr/bin/env", "-m", "ipykernel_launcher"])
+
+
+def test_the_scripts_that_run_builds_leave_their_workers_free_to_fork():
+    """A spawned notebook worker imports the main script again (as ``__mp_main__``); a script
+    that imports pandas at its top would make every worker start plain kernels. The CLI and the
+    benchmarks that build books import neither pandas nor numpy before their main runs."""
+    import subprocess
+    import sys
+
+    from calaim import ROOT
+
+    probe = (
+        "import importlib.util, sys\n"
+        "for f in sys.argv[1:]:\n"
+        "    spec = importlib.util.spec_from_file_location('__mp_main__', f)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "import calaim.cli\n"
+        "print(sorted({'pandas', 'numpy'} & set(sys.modules)))\n"
+    )
+    scripts = [str(ROOT / "benchmarks" / n) for n in ("bench_build.py", "bench_cache.py")]
+    out = subprocess.run([sys.executable, "-c", probe, *scripts], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
