@@ -135,7 +135,7 @@ test: $(STAMP)  ## lint (ruff), the unit tests, then nbval on the committed note
 	$(PY) -m ruff check .
 	$(ONE_THREAD) $(PY) -m pytest -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile tests
 ifneq ($(NOTEBOOKS),)
-	$(ONE_THREAD) $(PY) -m pytest -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --nbval --nbval-current-env $(NOTEBOOKS)
+	$(ONE_THREAD) $(PY) -m pytest -p no:cacheprovider -p calaim.book.nbvalfork -n $(TEST_JOBS) --dist loadfile --nbval --nbval-current-env $(NOTEBOOKS)
 else
 	@echo "nbval: no committed chapters/*.ipynb yet, nothing to check"
 endif
