@@ -325,3 +325,24 @@ def test_scorecard_is_titled_as_a_change_table_on_a_later_wave(tmp_path):
     assert staged_title("2024", False) == "# Change since 2023"
     assert staged_title("2024", True) == "# Change since the previous wave"
     assert (ROOT / "chapters" / build.SCORECARD).read_bytes() == before
+
+
+@pytest.mark.book
+def test_refresh_reexecutes_in_place_and_leaves_a_failing_notebook_unchanged(tmp_path):
+    def notebook(name, code):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(code)]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / name)
+        return tmp_path / name
+
+    good, bad = notebook("good.ipynb", "print(6 * 7)"), notebook("bad.ipynb", "1 / 0")
+    before = bad.read_bytes()
+    with pytest.raises(build.BuildError, match="bad.ipynb failed: ZeroDivisionError"):
+        build.refresh([good, bad], log=lambda _m: None)
+    outputs = nbformat.read(good, as_version=4).cells[0].outputs
+    assert [o["text"] for o in outputs] == ["42\n"]
+    assert "papermill" not in nbformat.read(good, as_version=4).metadata  # scrubbed
+    assert bad.read_bytes() == before
+    assert (tmp_path / ".bad.refresh.ipynb").is_file()  # the failed run, kept to look at
+    assert not (tmp_path / ".good.refresh.ipynb").exists()

@@ -343,31 +343,37 @@ def running_pool(jobs: int, env: Mapping[str, str] | None = None):
     pool.shutdown(wait=True)
 
 
-def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
-    """Run one notebook in place with papermill and scrub volatile metadata. Runs in a worker
-    process (papermill changes the working directory, which threads would share); returns
-    None on success or a one-line description of the failure (exceptions may not pickle)."""
+def _papermill(nb_path: Path, out_path: Path, params: Mapping[str, Any] | None = None) -> None:
+    """Execute ``nb_path`` into ``out_path`` with papermill, as every notebook of the book is run
+    (in its own folder, quiet kernel, no save after each cell), then scrub volatile metadata from
+    ``out_path``. In a pool worker (:func:`notebook_pool`), its kernel is forked when it can be."""
     import nbformat
     import papermill as pm
 
     from calaim.book import forkkernel
 
-    forkkernel.install()  # kernels forked from this worker when it can (see notebook_pool)
+    forkkernel.install()
+    pm.execute_notebook(
+        str(nb_path),
+        str(out_path),
+        parameters=dict(params) if params else None,
+        cwd=str(nb_path.parent),
+        progress_bar=False,
+        log_output=False,
+        request_save_on_cell_execute=False,
+        extra_arguments=KERNEL_QUIET,
+    )
+    nbformat.write(scrub_notebook(nbformat.read(out_path, as_version=4)), out_path)
+
+
+def _execute_one(nb_path: Path, params: Mapping[str, Any]) -> str | None:
+    """Run one notebook in place (:func:`_papermill`). Runs in a worker process (papermill
+    changes the working directory, which threads would share); returns None on success or a
+    one-line description of the failure (exceptions may not pickle)."""
     try:
-        pm.execute_notebook(
-            str(nb_path),
-            str(nb_path),
-            parameters=dict(params),
-            cwd=str(nb_path.parent),
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            extra_arguments=KERNEL_QUIET,
-        )
+        _papermill(nb_path, nb_path, params)
     except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel failures
         return describe_failure(nb_path, exc)
-    nb = nbformat.read(nb_path, as_version=4)
-    nbformat.write(scrub_notebook(nb), nb_path)
     return None
 
 
@@ -733,29 +739,13 @@ def keep_failed(stage: Path, out: Path) -> Path:
 def _refresh_one(nb_path: Path) -> str | None:
     """Worker side of :func:`refresh`: execute one notebook into a hidden copy next to it and,
     when it succeeds, replace the notebook with the scrubbed copy. None or the failure."""
-    import nbformat
-    import papermill as pm
-
-    from calaim.book import forkkernel
-
-    forkkernel.install()
     tmp = nb_path.with_name(f".{nb_path.stem}.refresh.ipynb")
     try:
-        pm.execute_notebook(
-            str(nb_path),
-            str(tmp),
-            cwd=str(nb_path.parent),
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            extra_arguments=KERNEL_QUIET,
-        )
-        nb = scrub_notebook(nbformat.read(tmp, as_version=4))
-        nbformat.write(nb, nb_path)
+        _papermill(nb_path, tmp)
     except Exception as exc:  # noqa: BLE001
         detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
         return f"{nb_path.name} failed: {detail} (executed copy kept as {tmp.name})"
-    tmp.unlink(missing_ok=True)
+    os.replace(tmp, nb_path)
     return None
 
 
