@@ -328,6 +328,18 @@ def notebook_pool(jobs: int, env: Mapping[str, str] | None = None):
     )
 
 
+def _pool_size(jobs: int | None, n: int) -> int:
+    """Workers for ``n`` notebooks: ``jobs`` (default: one per core), never more than ``n``."""
+    return max(1, min(jobs or os.cpu_count() or 1, n))
+
+
+def _longest_first(notebooks: list[Path]) -> list[Path]:
+    """``notebooks`` in the order a pool should take them: longest first, so that no long chapter
+    starts last while the other workers sit idle. A notebook's size (its committed outputs,
+    figures above all) stands in for its run time."""
+    return sorted(notebooks, key=lambda nb: (-nb.stat().st_size, nb.name))
+
+
 @contextlib.contextmanager
 def running_pool(jobs: int, env: Mapping[str, str] | None = None):
     """:func:`notebook_pool` for a ``with`` block: on leaving it normally, wait for the workers;
@@ -381,7 +393,12 @@ def describe_failure(nb_path: Path, exc: BaseException) -> str:
     """'chapter X, cell N: ErrorName: message' from a papermill error (or any exception)."""
     cell = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", None)
     where = f"{nb_path.name}, cell {cell}" if cell is not None else nb_path.name
-    return f"{where}: {getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+    return f"{where}: {_error_text(exc)}"
+
+
+def _error_text(exc: BaseException) -> str:
+    """'ErrorName: message' of a papermill error (the kernel's exception) or of any exception."""
+    return f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
 
 
 def execute_notebooks(
@@ -418,12 +435,9 @@ def execute_notebooks(
             log(f"        from cache  {nb.name}")
     if not to_run:
         return notebooks
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(to_run)))
-    # longest first, so that no long chapter starts last while the other workers sit idle; a
-    # notebook's size (its committed outputs, figures above all) stands in for its run time
-    to_run.sort(key=lambda nb: (-nb.stat().st_size, nb.name))
+    to_run = _longest_first(to_run)
     failures: list[str] = []
-    with running_pool(jobs, env) as pool:
+    with running_pool(_pool_size(jobs, len(to_run)), env) as pool:
         with tqdm(total=len(to_run), desc="chapters", unit="nb", file=sys.stderr) as bar:
             futures = {pool.submit(_execute_one, nb, params): nb for nb in to_run}
             for fut in as_completed(futures):
@@ -743,8 +757,7 @@ def _refresh_one(nb_path: Path) -> str | None:
     try:
         _papermill(nb_path, tmp)
     except Exception as exc:  # noqa: BLE001
-        detail = f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
-        return f"{nb_path.name} failed: {detail} (executed copy kept as {tmp.name})"
+        return f"{nb_path.name} failed: {_error_text(exc)} (executed copy kept as {tmp.name})"
     os.replace(tmp, nb_path)
     return None
 
@@ -764,10 +777,9 @@ def refresh(
     paths = [Path(p).absolute() for p in notebooks] if notebooks else toc_notebooks(Path(source))
     if not paths:
         return []
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(paths)))
-    order = sorted(paths, key=lambda nb: (-nb.stat().st_size, nb.name))  # longest first
+    order = _longest_first(paths)
     failures = []
-    with running_pool(jobs) as pool:
+    with running_pool(_pool_size(jobs, len(order))) as pool:
         for i, (nb_path, failure) in enumerate(zip(order, pool.map(_refresh_one, order), strict=True), 1):
             log(f"[{i}/{len(paths)}] {nb_path.name}" + (f": {failure}" if failure else ""))
             if failure:

@@ -41,6 +41,8 @@ SECTOR_COLOURS = {
 DPI = 200
 #: the least resolution a figure is saved at (``check-html`` asks for 150 dpi)
 MIN_DPI = 150
+#: the white margin (inches) around a figure's tight box, savefig's usual ``pad_inches``
+PAD_IN = 0.1
 #: the text column of the book at desktop width (CSS px): no figure is shown wider
 COLUMN_PX = 760
 #: no text of a figure may be smaller than this at desktop width (CSS px)
@@ -443,7 +445,7 @@ def text_px(fig, width_in: float | None = None) -> float:
     texts = _texts(fig)
     if not texts:
         return float("inf")
-    width_in = (_tight_width(fig) if width_in is None else width_in) + 0.2  # savefig's pad_inches on both sides
+    width_in = (_tight_width(fig) if width_in is None else width_in) + 2 * PAD_IN
     smallest = min(t.get_fontsize() for t in texts)
     return smallest / 72 * shown_width(width_in) / width_in
 
@@ -723,10 +725,10 @@ def legible_png(fig) -> tuple[bytes, int]:
     date, so equal figures give equal bytes."""
     fig.set_dpi(DPI)  # measure the text at the resolution it is drawn at: hinting differs by dpi
     _, box = _legible(fig)
-    dpi = output_dpi(box.width + 0.2)
+    dpi = output_dpi(box.padded(PAD_IN).width)
     if dpi != DPI:
         fig.set_dpi(dpi)
         box = place_notes(fig)  # the box again at the resolution it is drawn at
-    crop = box.padded(0.1)  # legible's tight box with savefig's usual pad: no second layout pass
+    crop = box.padded(PAD_IN)  # legible's tight box with the margin: no second layout pass
     data = png_bytes(fig, crop, dpi, {"calaim:min-font-pt": f"{min_font_pt(fig):.2f}"})
     return data, shown_width(crop.width)
