@@ -14,7 +14,10 @@ array. The random numbers are drawn in exactly the order statsmodels draws them 
 indices, mediator indices, then one uniform per respondent for each of the two potential
 mediators), so on the same seed the replicates, and hence the intervals and p-values, equal
 statsmodels' to numerical precision. ``engine="statsmodels"`` runs statsmodels itself (the
-reference of the tests and of ``benchmarks/bench_build.py``).
+reference of the tests and of ``benchmarks/bench_cache.py``). The work is sized by what the
+survey repeats: the fits run on each design's distinct rows (identical answers weighted
+together), the potential outcomes on the distinct covariate patterns, and the matrix products
+in blocks that the BLAS keeps on one thread (:func:`_matmul`).
 
 Unlike statsmodels' summary, which shows the mean (or median) of the replicates, the estimate
 reported is the full-sample plug-in estimate (potential mediators averaged analytically over
@@ -28,7 +31,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import patsy
-from scipy.special import expit
 
 from calaim.stats.models import ROLE_VAR, _base_mask, _model_frame, term_expression
 
@@ -55,54 +57,121 @@ def format_p(p: float, n_rep: int) -> str:
 
 
 # --------------------------------------------------------------------------- batched logistic fits
-def _deviance(y, w, eta) -> np.ndarray:
-    """Binomial deviance per replicate (0/1 outcome), with statsmodels' clipping of the mean."""
-    mu = np.clip(expit(eta), _EPS, 1 - _EPS)
-    return -2 * (w * (y * np.log(mu) + (1 - y) * np.log1p(-mu))).sum(axis=1)
+#: OpenBLAS multiplies an (m, k) by a (k, n) matrix on the calling thread when m * n * k is at most
+#: this (its SMP_THRESHOLD_MIN x GEMM_MULTITHREAD_THRESHOLD) and splits bigger products over every
+#: core. The replicates' products are a few million multiply-adds, done in a fraction of a
+#: millisecond on one core; split, each waits for a second thread, and with the other core busy
+#: (a second notebook of the build, any other process) that wait made the bootstrap 3x slower.
+_SERIAL_GEMM = 4 * 65536
+
+
+def _matmul(a, b) -> np.ndarray:
+    """``a (R, n) @ b (n, m)`` in blocks of rows small enough for the BLAS to keep on this thread."""
+    rows = max(1, _SERIAL_GEMM // (a.shape[1] * b.shape[1]))
+    if a.shape[0] <= rows:
+        return a @ b
+    blocks, cut = a.shape[0] // rows, a.shape[0] // rows * rows
+    out = np.empty((a.shape[0], b.shape[1]))
+    np.matmul(a[:cut].reshape(blocks, rows, -1), b, out=out[:cut].reshape(blocks, rows, -1))
+    if cut < a.shape[0]:
+        np.matmul(a[cut:], b, out=out[cut:])
+    return out
+
+
+def _expit(x) -> np.ndarray:
+    """The logistic function as statsmodels' logit link computes it, ``1 / (1 + exp(-x))`` (numpy's
+    vectorised exp: a third of the time of scipy's expit), in a new array."""
+    out = np.negative(x)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
+def _deviance(w, mu, n_zero) -> np.ndarray:
+    """Binomial deviance per replicate of rows whose first ``n_zero`` have outcome 0 and the others
+    outcome 1, with statsmodels' clipping of the mean."""
+    mu = np.clip(mu, _EPS, 1 - _EPS)
+    zero, one = slice(None, n_zero), slice(n_zero, None)
+    return -2 * ((w[:, zero] * np.log1p(-mu[:, zero])).sum(axis=1) + (w[:, one] * np.log(mu[:, one])).sum(axis=1))
+
+
+def _distinct(rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of a 2-d array in lexicographic order, ``keys``, with ``inverse`` (which
+    key each row is), ``order`` (the rows sorted by key) and ``starts`` (where each key's rows
+    start in ``order``): a quantity of the rows sums over the keys as
+    ``np.add.reduceat(values[..., order], starts, axis=-1)``."""
+    order = np.lexsort(rows.T[::-1])  # stable, the first column most significant
+    ranked = rows[order]
+    new = np.concatenate([[True], (ranked[1:] != ranked[:-1]).any(axis=1)])
+    starts = np.flatnonzero(new)
+    inverse = np.empty(len(rows), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return ranked[starts], inverse, order, starts
 
 
 def logit_newton(y, X, weights=None, start=None, *, maxiter: int = 100, tol: float = 1e-10, dev_tol=None):
     """Maximum-likelihood logistic coefficients for many weightings of one data set at once.
 
-    ``y`` (n,), ``X`` (n, k), ``weights`` (R, n) frequency weights (``None``: one unweighted fit),
-    ``start`` (k,) or (R, k). Returns ``(beta (R, k), converged (R,))``. Newton-Raphson, which
-    for the canonical logit link is IRLS. Each replicate stops when its largest step is below
-    ``tol`` or, with ``dev_tol``, when its deviance changes by at most ``dev_tol`` (statsmodels'
-    GLM rule, ``tol=1e-8``: with it, a replicate under separation stops where statsmodels'
-    stops). Where ``X'WX`` is singular (a resample in which a category is absent) the update is
-    the minimum-norm one, as statsmodels' least-squares IRLS makes it.
+    ``y`` (n,) 0/1, ``X`` (n, k), ``weights`` (R, n) frequency weights (``None``: one unweighted
+    fit), ``start`` (k,) or (R, k). Returns ``(beta (R, k), converged (R,))``. Newton-Raphson,
+    which for the canonical logit link is IRLS. Each replicate stops when its largest step is
+    below ``tol`` or, with ``dev_tol``, when its deviance changes by at most ``dev_tol``
+    (statsmodels' GLM rule, ``tol=1e-8``: with it, a replicate under separation stops where
+    statsmodels' stops). Where ``X'WX`` is singular (a resample in which a category is absent)
+    the update is the minimum-norm one, as statsmodels' least-squares IRLS makes it.
+
+    Rows with the same ``y`` and ``x`` add the same terms to the likelihood, so the fits run on
+    the distinct rows with their weights summed (a few hundred survey answers have far fewer
+    distinct rows), and ``X'WX`` is a product with the distinct columns of ``x_j x_l``.
     """
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("logit_newton fits a 0/1 outcome")
     w = np.ones((1, len(y))) if weights is None else np.asarray(weights, dtype=float)
+    keys, _, order, starts = _distinct(np.column_stack([y, X]))
+    y, X, w = keys[:, 0], keys[:, 1:], np.add.reduceat(w[:, order], starts, axis=1)
+    n_zero = int((y == 0).sum())  # the distinct rows are sorted by outcome first
     n_rep, k = w.shape[0], X.shape[1]
+    products, which, _, _ = _distinct((X[:, :, None] * X[:, None, :]).reshape(len(X), k * k).T)
+    products = np.ascontiguousarray(products.T)
+
+    def gram(v):  # X' diag(v) X per replicate
+        return _matmul(v, products)[:, which].reshape(-1, k, k)
+
     beta = np.zeros((n_rep, k)) if start is None else np.broadcast_to(np.asarray(start, float), (n_rep, k)).copy()
     # singular designs are a property of the weights (which rows are in), found once
-    singular = np.linalg.matrix_rank(np.einsum("rn,nk,nl->rkl", w, X, X, optimize=True), hermitian=True) < k
-    dev = _deviance(y, w, beta @ X.T)
+    singular = np.linalg.matrix_rank(gram(w), hermitian=True) < k
+    x_t = np.ascontiguousarray(X.T)
+    mu = _expit(_matmul(beta, x_t))
+    dev = _deviance(w, mu, n_zero) if dev_tol is not None else None
     active = np.ones(n_rep, dtype=bool)
     converged = np.zeros(n_rep, dtype=bool)
     for _ in range(maxiter):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        b, wa = beta[idx], w[idx]
-        mu = expit(b @ X.T)
-        grad = (wa * (y - mu)) @ X
-        hess = np.einsum("rn,nk,nl->rkl", wa * mu * (1 - mu), X, X, optimize=True)
-        step = np.empty_like(b)
+        b, wa, m = (beta, w, mu) if idx.size == n_rep else (beta[idx], w[idx], mu[idx])
+        grad = _matmul(wa * (y - m), X)
+        hess = gram(wa * m * (1 - m))
         bad = singular[idx]
-        if (~bad).any():
+        if not bad.any():
+            step = np.linalg.solve(hess, grad[..., None])[..., 0]
+        else:
+            step = np.empty_like(b)
             step[~bad] = np.linalg.solve(hess[~bad], grad[~bad][..., None])[..., 0]
-        if bad.any():
             # the minimum-norm IRLS update pinv(X'WX) X'Wz, with X'Wz = X'WX beta + gradient
             h = hess[bad]
             target = np.einsum("rkl,rl->rk", h, b[bad]) + grad[bad]
             step[bad] = np.einsum("rkl,rl->rk", np.linalg.pinv(h, hermitian=True), target) - b[bad]
-        beta[idx] = b + step
+        b = b + step
+        beta[idx] = b
+        m = _expit(_matmul(b, x_t))
+        mu[idx] = m
         done = np.abs(step).max(axis=1) < tol
         if dev_tol is not None:
-            new_dev = _deviance(y, wa, beta[idx] @ X.T)
+            new_dev = _deviance(wa, m, n_zero)
             done |= np.abs(new_dev - dev[idx]) <= dev_tol
             dev[idx] = new_dev
         converged[idx[done]] = True
@@ -111,36 +180,45 @@ def logit_newton(y, X, weights=None, start=None, *, maxiter: int = 100, tol: flo
 
 
 def _logit_cov(y, X, beta) -> np.ndarray:
-    mu = expit(X @ beta)
+    mu = _expit(X @ beta)
     return np.linalg.inv((X * (mu * (1 - mu))[:, None]).T @ X)
 
 
 # --------------------------------------------------------------------------- effects
-def _potential_outcomes(b_o, b_m, xo0, xm, e_o, m_o, e_m, draws=None):
-    """``po[tm][te]`` (R, n): P(outcome) with the exposure at ``te`` and the mediator at its
-    potential value under exposure ``tm``. ``draws[tm]`` (R, n) are the uniforms that simulate
-    the mediator the way numpy's binomial sampler turns them into 0/1; without draws the
-    mediator is averaged over its fitted probability (the plug-in estimate)."""
-    base = b_o @ xo0.T  # outcome linear predictor with exposure and mediator set to 0
-    rest_m = b_m @ xm.T  # mediator linear predictor with exposure set to 0
+def _potential_outcomes(b_o, b_m, xo0, xm0, pos, draws=None):
+    """``po[tm][te]`` (R,): the mean over respondents of P(outcome) with the exposure at ``te``
+    and the mediator at its potential value under exposure ``tm``. ``draws[tm]`` (R, n) are the
+    uniforms that simulate the mediator the way numpy's binomial sampler turns them into 0/1;
+    without draws the mediator is averaged over its fitted probability (the plug-in estimate).
+
+    Respondents with the same covariates (``xo0``, ``xm0``: the designs with exposure and
+    mediator set to 0) share every probability, so those are computed once per covariate
+    pattern; only the simulated mediators are per respondent, counted per pattern."""
+    e_o, m_o, e_m = pos
+    n, k_o = len(xo0), xo0.shape[1]
+    patterns, _, order, starts = _distinct(np.column_stack([xo0, xm0]))
+    size = np.diff(np.append(starts, n))
+    base = _matmul(b_o, np.ascontiguousarray(patterns[:, :k_o].T))  # exposure and mediator at 0
+    rest_m = _matmul(b_m, np.ascontiguousarray(patterns[:, k_o:].T))  # exposure at 0
+    lin = [base + b_o[:, [e_o]] * te for te in (0, 1)]
+    without, with_m = [_expit(v) for v in lin], [_expit(v + b_o[:, [m_o]]) for v in lin]
     po = [[None, None], [None, None]]
     for tm in (0, 1):
-        p_m = expit(rest_m + b_m[:, [e_m]] * tm)
+        p_m = _expit(rest_m + b_m[:, [e_m]] * tm)
+        if draws is None:
+            treated = p_m * size  # expected number of respondents per pattern with the mediator
+        else:
+            p, u = np.repeat(p_m, size, axis=1), draws[tm][:, order]
+            treated = np.add.reduceat(np.where(p <= 0.5, u > 1 - p, u <= p), starts, axis=1, dtype=float)
         for te in (0, 1):
-            lin = base + b_o[:, [e_o]] * te
-            if draws is None:
-                po[tm][te] = p_m * expit(lin + b_o[:, [m_o]]) + (1 - p_m) * expit(lin)
-            else:
-                u = draws[tm]
-                m = np.where(p_m <= 0.5, u > 1 - p_m, u <= p_m)
-                po[tm][te] = expit(lin + b_o[:, [m_o]] * m)
+            po[tm][te] = ((size - treated) * without[te] + treated * with_m[te]).sum(axis=1) / n
     return po
 
 
 def _effects(po) -> dict[str, np.ndarray]:
     """Average effects per replicate (as statsmodels' MediationResults combines them)."""
-    acme = [(po[1][t] - po[0][t]).mean(axis=1) for t in (0, 1)]
-    ade = [(po[t][1] - po[t][0]).mean(axis=1) for t in (0, 1)]
+    acme = [po[1][t] - po[0][t] for t in (0, 1)]
+    ade = [po[t][1] - po[t][0] for t in (0, 1)]
     total = (acme[0] + acme[1] + ade[0] + ade[1]) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
         share = (acme[0] / total + acme[1] / total) / 2
@@ -219,7 +297,7 @@ def mediation(
     b_m, ok_m = logit_newton(ym, xm)
     if not (ok_o.all() and ok_m.all()):
         raise ValueError("mediation cannot be estimated: a logistic model does not converge (separation?)")
-    point = {k: float(v[0]) for k, v in _effects(_potential_outcomes(b_o, b_m, xo0, xm0, e_o, m_o, e_m)).items()}
+    point = {k: float(v[0]) for k, v in _effects(_potential_outcomes(b_o, b_m, xo0, xm0, (e_o, m_o, e_m))).items()}
 
     rng = np.random.default_rng(seed)
     if engine == "statsmodels":
@@ -248,14 +326,15 @@ def mediation(
 def _batched_replicates(yo, xo, ym, xm, xo0, xm0, pos, start_o, start_m, method, n_rep, rng):
     """All replicates' effects at once, drawing the random numbers in statsmodels' order."""
     n = len(yo)
-    e_o, m_o, e_m = pos
     draws = [np.empty((n_rep, n)), np.empty((n_rep, n))]
     if method == "bootstrap":
-        w_o, w_m = np.empty((n_rep, n)), np.empty((n_rep, n))
+        rows = np.empty((2, n_rep, n), dtype=np.int64)  # the resampled rows: outcome's, mediator's
         for r in range(n_rep):
-            w_o[r] = np.bincount(rng.integers(0, n, n), minlength=n)
-            w_m[r] = np.bincount(rng.integers(0, n, n), minlength=n)
+            rows[0, r], rows[1, r] = rng.integers(0, n, n), rng.integers(0, n, n)
             draws[0][r], draws[1][r] = rng.random(n), rng.random(n)
+        # each row's frequency in each resample: one bincount of the rows offset by replicate
+        offset = rows + n * np.arange(2 * n_rep).reshape(2, n_rep, 1)
+        w_o, w_m = np.bincount(offset.ravel(), minlength=2 * n_rep * n).reshape(2, n_rep, n).astype(float)
         with np.errstate(all="ignore"):
             b_o, _ = logit_newton(yo, xo, w_o, start_o, dev_tol=1e-8)
             b_m, _ = logit_newton(ym, xm, w_m, start_m, dev_tol=1e-8)
@@ -267,7 +346,7 @@ def _batched_replicates(yo, xo, ym, xm, xo0, xm0, pos, start_o, start_m, method,
             b_m[r] = rng.multivariate_normal(start_m, cov_m)
             draws[0][r], draws[1][r] = rng.random(n), rng.random(n)
     with np.errstate(all="ignore"):
-        return _effects(_potential_outcomes(b_o, b_m, xo0, xm0, e_o, m_o, e_m, draws))
+        return _effects(_potential_outcomes(b_o, b_m, xo0, xm0, pos, draws))
 
 
 def _statsmodels_replicates(y_o, x_o, y_m, x_m, exposure, mediator, method, n_rep, rng):
