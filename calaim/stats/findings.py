@@ -365,49 +365,69 @@ class _Evaluator:
         self.min_base, self.policy = min_base, policy
         self.weight = weight
         self.n = len(frame)
-        self._arr: dict[str, np.ndarray | None] = {}
+        self._arr: dict[str, object] = {}  # column name -> its array (see _column)
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._fits: dict[str, pd.DataFrame | str] = {}
         self._models = None
 
     # ---------------------------------------------------------------- data access
-    def arr(self, name: str) -> np.ndarray:
+    def _column(self, name: str):
+        """The column's array as the frame holds it, not copied (compact codes stay 2 bytes a
+        cell, bool 1), or float64 for text; :class:`Absent` when the data lack it."""
         if name not in self._arr:
             if name not in self.frame.columns:
                 self._arr[name] = None
             else:
                 s = self.frame[name]
                 if pd.api.types.is_bool_dtype(s):
-                    a = s.fillna(False).to_numpy(dtype="float64")
+                    self._arr[name] = s.fillna(False).to_numpy(dtype=bool)
+                elif pd.api.types.is_numeric_dtype(s):  # no copy: compact codes, ints, floats
+                    self._arr[name] = s.array if isinstance(s.dtype, pd.api.extensions.ExtensionDtype) else s.to_numpy()
                 else:
-                    a = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-                self._arr[name] = a
+                    self._arr[name] = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         a = self._arr[name]
         if a is None:
             raise _Absent(f"column {name!r} not in data")
         return a
 
+    def values(self, name: str, mask: np.ndarray) -> np.ndarray:
+        """The column's values in ``mask`` as float64 (missing = NaN). A compact column is widened
+        only on the rows asked for, so a large file is never held as float64 whole."""
+        a = self._column(name)
+        if isinstance(a, np.ndarray):
+            return a[mask].astype("float64", copy=False)
+        return a[mask].to_numpy(dtype="float64", na_value=np.nan)
+
+    def is_one(self, name: str) -> np.ndarray:
+        """Where the column equals 1 (missing: False), over all rows."""
+        a = self._column(name)
+        if isinstance(a, np.ndarray):
+            return a == 1
+        return (a == 1).to_numpy(dtype=bool, na_value=False)
+
     def mask(self, population: str, subgroup: str) -> np.ndarray:
+        """The rows of a population (and subgroup). Kept as bits: a registry names dozens of
+        them, and at a million respondents a byte a row would add up to a tenth of the frame."""
         key = (population, subgroup)
         if key not in self._masks:
             m = np.ones(self.n, dtype=bool)
             if population:
-                m &= self.arr(f"pop_{population}") == 1
+                m &= self.is_one(f"pop_{population}")
             if subgroup:
-                m &= self.arr(subgroup) == 1
-            self._masks[key] = m
-        return self._masks[key]
+                m &= self.is_one(subgroup)
+            self._masks[key] = np.packbits(m)
+        return np.unpackbits(self._masks[key], count=self.n).view(bool)
 
     def answered(self, item: str, mask: np.ndarray, exclude: tuple) -> np.ndarray:
         return self.answered_w(item, mask, exclude)[0]
 
     def answered_w(self, item: str, mask: np.ndarray, exclude: tuple) -> tuple[np.ndarray, np.ndarray | None]:
         """The answers in the base and their weights (None when unweighted)."""
-        v = self.arr(item)[mask]
+        v = self.values(item, mask)
         keep = ~np.isnan(v)
         if exclude:
             keep &= ~np.isin(v, exclude)
-        w = None if self.weight is None else self.arr(self.weight)[mask][keep]
+        w = None if self.weight is None else self.values(self.weight, mask)[keep]
         return v[keep], w
 
     # ---------------------------------------------------------------- statistics

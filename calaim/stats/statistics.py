@@ -158,7 +158,7 @@ class Count(Statistic):
 
     def compute(self, ev, r, items, mask, codes, exclude, pick) -> dict:
         if not items:
-            w = None if ev.weight is None else ev.arr(ev.weight)[mask]
+            w = None if ev.weight is None else ev.values(ev.weight, mask)
             e = estimate.count(np.ones(int(mask.sum())), policy=ev.policy, weights=w)
         else:
             v, w = ev.answered_w(items[0], mask, exclude)
@@ -183,7 +183,7 @@ class NSelected(Statistic):
         cols = [c for c in ev.cb.columns_of(item) if c in ev.frame.columns] if item in ev.cb.items else []
         if not cols:
             raise Absent(f"no option of {item!r} in data")
-        chosen = sum(bool(np.any(ev.arr(c)[mask] == 1)) for c in cols)
+        chosen = sum(bool(np.any(ev.values(c, mask) == 1)) for c in cols)
         return dict(reproduced=float(chosen), base=int(mask.sum()))
 
 
@@ -204,7 +204,7 @@ class Rank(Statistic):
 
     def compute(self, ev, r, items, mask, codes, exclude, pick) -> dict:
         item = items[0]
-        ev.arr(item)
+        ev.values(item, mask)  # Absent when the data lack it
         cols = ev.options_of(item)
         shares = {c: ev.share(c, codes or (1.0,), mask, exclude) for c in cols}
         own = shares[item].value
