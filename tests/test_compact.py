@@ -88,15 +88,42 @@ def test_prepared_frame_in_blocks_equals_the_whole_frame(cb, default_csv, tmp_pa
     pd.testing.assert_frame_equal(compact.widen(stored["frame"]), expected)
 
 
-def test_prepared_frame_is_compact_and_chapters_get_float64(cb, default_csv, tmp_path):
+def test_chapters_hold_the_compact_frame_with_the_float64_values(cb, default_csv, tmp_path):
     staged = tmp_path / default_csv.name
     staged.write_bytes(default_csv.read_bytes())
-    target = chapter.write_prepared(staged, cb)
-    stored = pd.read_pickle(target)
-    assert str(stored["frame"]["org_type"].dtype) == "Int8"
-    loaded, _, _, _ = chapter._load(staged, cb, None)
     expected, _ = chapter.prepare(staged, cb)
-    pd.testing.assert_frame_equal(loaded, expected)
+    direct, _, _, _ = chapter._load(staged, cb, None)  # no prepared copy: read, validate, derive
+    chapter.write_prepared(staged, cb)
+    loaded, _, _, _ = chapter._load(staged, cb, None)  # the build's prepared copy
+    for frame in (direct, loaded):
+        assert str(frame["org_type"].dtype) == "Int8"
+        pd.testing.assert_frame_equal(compact.widen(frame), expected)
+
+
+def test_the_analysis_gives_the_same_numbers_on_compact_and_float64_codes(cb, default_csv):
+    """The whole findings registry and the subgroup tables, on the same data held both ways."""
+    from calaim.stats import findings, tables
+
+    small = chapter.prepare(default_csv, cb, small=True)[0].copy()
+    wide = compact.widen(small)
+    assert small["fte_lt50"].isna().any()  # a subgroup indicator with missing values, as in Figure 26
+    assert (str(small["fte_lt50"].dtype), str(wide["fte_lt50"].dtype)) == ("Int8", "float64")
+    pd.testing.assert_frame_equal(findings.evaluate(small, cb=cb), findings.evaluate(wide, cb=cb))
+    args = ("ecm_served", [3, 4, 5], {"fte_lt50": "small", "fte_50plus": "large"})
+    pd.testing.assert_frame_equal(
+        tables.by_subgroups(small, *args, population="complete"),
+        tables.by_subgroups(wide, *args, population="complete"),
+    )
+
+
+@pytest.mark.parametrize(
+    "values, dtype",
+    [([1.0, 0.0, np.nan, 2.0], "float64"), ([1, 0, None, 2], "Int8"), ([True, False, None, True], "boolean")],
+)
+def test_truthy_is_false_where_missing_and_true_where_non_zero(values, dtype):
+    got = compact.truthy(pd.Series(values, dtype=dtype))
+    assert got.dtype == bool
+    assert got.tolist() == [True, False, False, True]
 
 
 def test_blocks_read_as_pandas_reads_the_whole_file(cb, tmp_path, monkeypatch):

@@ -31,7 +31,7 @@ import pandas as pd
 from calaim import DATA_DIR
 from calaim.book import display, plots
 from calaim.book.display import MISSING_NOTE
-from calaim.data import codebook, compact, recode
+from calaim.data import codebook, recode
 from calaim.stats import tables
 from calaim.stats.estimate import DisclosurePolicy
 
@@ -41,7 +41,7 @@ PUBLISHED_WAVE = "2023"
 
 @dataclass
 class Context:
-    df: pd.DataFrame
+    df: pd.DataFrame  # codes as compact nullable integers (calaim.data.compact), missing = <NA>
     cb: codebook.Codebook
     data_path: Path
     wave: str
@@ -396,8 +396,8 @@ def prepare(
     ``weight`` names a survey-weight column (validated, kept as floats). ``user_missing``: what
     a declared-missing SPSS / Stata code that the codebook lists as an answer becomes
     (:func:`calaim.data.conventions.apply_user_missing`: "answer" or "missing"). ``small`` keeps
-    the codes compact (:mod:`calaim.data.compact`; :func:`calaim.data.compact.widen` gives the
-    float64 frame, equal to the one ``small=False`` returns)."""
+    the codes compact (:mod:`calaim.data.compact`), as the chapters hold them;
+    :func:`calaim.data.compact.widen` of it is the float64 frame that ``small=False`` returns."""
     from calaim.data import crosswalk as xw
     from calaim.data import io
 
@@ -436,7 +436,7 @@ def write_prepared(
 ) -> Path:
     """Prepare a staged data file once for all chapters (the build calls this): chapters then
     load the pickle instead of reading, validating and deriving the file again each."""
-    df, warnings = prepare(path, cb, crosswalk, weight, user_missing, small=True)  # chapters widen it on loading
+    df, warnings = prepare(path, cb, crosswalk, weight, user_missing, small=True)
     target = prepared_path(path)
     empty = df.attrs.get("empty_columns", [])
     stored = {"frame": df, "warnings": warnings, "sha256": content_hash(path), "empty": empty, "weight": weight or None}
@@ -552,8 +552,8 @@ def _load(
             raise RuntimeError(f"{cache.name} was prepared with weight {stored.get('weight')!r}, not {weight!r}")
         ev = stored.get("evaluated")
         evaluated = ev["frame"] if ev and key is not None and tuple(ev["key"]) == key else None
-        return compact.widen(stored["frame"]), stored["warnings"], list(stored.get("empty", [])), evaluated
-    df, warnings = prepare(path, cb, weight=weight)
+        return stored["frame"], stored["warnings"], list(stored.get("empty", [])), evaluated
+    df, warnings = prepare(path, cb, weight=weight, small=True)
     # one block per dtype: derive assembles its columns piecewise, and a fragmented frame makes
     # pandas warn (into the chapter's output) on every later insert or assign
     df = df.copy()

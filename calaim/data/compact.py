@@ -12,8 +12,11 @@ structural oddity (a ParserWarning) make it return None: :mod:`calaim.data.io` t
 whole file at once as before, because its messages need the text.
 
 :func:`shrink` turns a float64 code column (Parquet, SPSS, Stata) into the compact type when every
-value fits; :func:`widen` turns compact columns back into float64 with NaN, the shape the analysis
-modules and chapters expect (the build stores the compact frame; each chapter widens it on load).
+value fits. The build stores the compact frame and the chapters work on it as it is (a chapter of
+1,000,000 completes then holds 2 bytes a code, not 8); the analysis modules give the same numbers
+on it as on float64 codes (tested by refreshing the chapters both ways). :func:`widen` turns
+compact columns back into float64 with NaN, for comparisons in tests; :func:`truthy` is the one
+way to turn an indicator column of any of these types into a bool mask.
 """
 
 from __future__ import annotations
@@ -53,6 +56,16 @@ def code_dtype(col: Column, cb: Codebook) -> type | None:
 def is_compact(s: pd.Series) -> bool:
     """Whether ``s`` holds codes in one of the compact types (not the ``Int64`` of whole-number ids)."""
     return str(s.dtype) in COMPACT_NAMES
+
+
+def truthy(s: pd.Series) -> pd.Series:
+    """``s`` as a plain bool mask: a missing value is False, any other value is its truth (a
+    non-zero code is True). The same for float64 with NaN, a compact nullable code column, a
+    nullable boolean and plain bool, where ``s.fillna(False).astype(bool)`` fails on the compact
+    types (False is no valid ``Int8`` value)."""
+    if s.dtype == bool:
+        return s
+    return s.fillna(False if pd.api.types.is_bool_dtype(s.dtype) else 0).astype(bool)
 
 
 def _fit(values: np.ndarray, np_type: type) -> tuple[np.ndarray, np.ndarray] | None:

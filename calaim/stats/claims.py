@@ -50,6 +50,7 @@ from statsmodels.stats.contingency_tables import Table, mcnemar
 from statsmodels.stats.proportion import proportions_ztest, tost_proportions_2indep
 from statsmodels.stats.weightstats import ttost_ind
 
+from calaim.data import compact
 from calaim.stats import design_tests, estimate
 from calaim.stats import weights as survey_weights
 from calaim.stats.claimtable import ALPHA as ALPHA
@@ -96,7 +97,7 @@ def _pct(k, n) -> float:
 
 
 def _bool(mask: pd.Series) -> pd.Series:
-    return mask.fillna(False).astype(bool)
+    return compact.truthy(mask)
 
 
 def _values(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -60,7 +60,7 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from calaim.data import recode
+from calaim.data import compact, recode
 from calaim.stats import weights as survey_weights
 from calaim.stats.firth import FirthResult, firth_logit, profile_interval, profile_test
 from calaim.stats.fitstats import _null_loglik
@@ -229,9 +229,9 @@ def _base_mask(frame: pd.DataFrame, population) -> tuple[pd.DataFrame, pd.Series
         return frame, pd.Series(True, index=frame.index)
     if isinstance(population, str):
         frame = with_population(frame, population)
-        return frame, frame[f"pop_{population}"].fillna(False).astype(bool)
+        return frame, compact.truthy(frame[f"pop_{population}"])
     mask = pd.Series(population, index=frame.index) if not isinstance(population, pd.Series) else population
-    return frame, mask.reindex(frame.index).fillna(False).astype(bool)
+    return frame, compact.truthy(mask.reindex(frame.index))
 
 
 # --------------------------------------------------------------------------- helpers

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from calaim.data import compact
 from calaim.stats import weights as survey_weights
 
 DEFAULT_WEIGHT_COLUMN = "rake_weight"
@@ -157,7 +158,7 @@ def rake(frame: pd.DataFrame, targets: Targets, tol: float = DEFAULT_TOL, max_it
     pop = f"pop_{targets.population}"
     if pop not in frame.columns:
         raise TargetError(f"population '{targets.population}' is not in the data (no {pop} column)")
-    rows = np.flatnonzero(frame[pop].fillna(False).astype(bool).to_numpy())
+    rows = np.flatnonzero(compact.truthy(frame[pop]).to_numpy())
     if rows.size == 0:
         raise TargetError(f"population '{targets.population}' has no respondents")
     values = _check_cells(frame, rows, targets)

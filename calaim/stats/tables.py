@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from calaim.data import compact
 from calaim.stats import estimate
 from calaim.stats.estimate import DEFAULT_MIN_BASE, DisclosurePolicy
 
@@ -139,7 +140,7 @@ def mask_of(frame: pd.DataFrame, population: str | None = None, subgroup: str | 
     if population:
         mask &= frame[f"pop_{population}"].astype(bool)
     if subgroup:
-        mask &= frame[subgroup].fillna(False).astype(bool)
+        mask &= compact.truthy(frame[subgroup])
     return mask
 
 
