@@ -346,3 +346,16 @@ def test_refresh_reexecutes_in_place_and_leaves_a_failing_notebook_unchanged(tmp
     assert bad.read_bytes() == before
     assert (tmp_path / ".bad.refresh.ipynb").is_file()  # the failed run, kept to look at
     assert not (tmp_path / ".good.refresh.ipynb").exists()
+
+
+def test_a_killed_kernel_is_reported_with_its_likely_cause():
+    from concurrent.futures.process import BrokenProcessPool
+
+    from nbclient.exceptions import DeadKernelError
+
+    died = build.describe_failure(Path("paper_sso.ipynb"), DeadKernelError("Kernel died"))
+    assert died == (
+        "paper_sso.ipynb: DeadKernelError: Kernel died (the chapter's kernel was killed, most often for lack of memory)"
+    )
+    assert "lack of memory" in build.describe_failure(Path("s1.ipynb"), BrokenProcessPool("terminated abruptly"))
+    assert build.describe_failure(Path("s1.ipynb"), ValueError("bad")) == "s1.ipynb: ValueError: bad"

@@ -396,9 +396,18 @@ def describe_failure(nb_path: Path, exc: BaseException) -> str:
     return f"{where}: {_error_text(exc)}"
 
 
+#: what a person should know when a chapter ended without an error of its own
+_DIED = {
+    "DeadKernelError": "the chapter's kernel was killed, most often for lack of memory",
+    "BrokenProcessPool": "a notebook worker was killed, most often for lack of memory",
+}
+
+
 def _error_text(exc: BaseException) -> str:
     """'ErrorName: message' of a papermill error (the kernel's exception) or of any exception."""
-    return f"{getattr(exc, 'ename', type(exc).__name__)}: {getattr(exc, 'evalue', exc)}"
+    name = getattr(exc, "ename", type(exc).__name__)
+    hint = f" ({_DIED[name]})" if name in _DIED else ""
+    return f"{name}: {getattr(exc, 'evalue', exc)}{hint}"
 
 
 def execute_notebooks(
