@@ -53,6 +53,18 @@ def test_batched_replicates_equal_statsmodels_mediation_on_the_same_seed(method)
     assert not np.allclose(ours["ci_low_pp"], other["ci_low_pp"], atol=1e-3)
 
 
+@pytest.mark.parametrize("method", ["bootstrap", "parametric"])
+def test_replicates_in_blocks_equal_replicates_at_once(method, monkeypatch):
+    """On a large file the replicates are simulated a block at a time (bounded memory); the
+    draws stay in order, so every interval and p-value is the one of a single block."""
+    df = _mediated(600, direct=0.4, seed=11)
+    whole = md.mediation(df, "x", **KW, n_rep=150, seed=7, method=method)
+    monkeypatch.setattr(md, "BLOCK_CELLS", 600 * 7)  # blocks of 7 replicates, the last one of 3
+    blocks = md.mediation(df, "x", **KW, n_rep=150, seed=7, method=method)
+    cols = ["estimate_pp", "ci_low_pp", "ci_high_pp", "p_value"]
+    np.testing.assert_allclose(blocks[cols].to_numpy(), whole[cols].to_numpy(), rtol=0, atol=1e-10)
+
+
 def test_batched_newton_matches_statsmodels_glm_to_1e_8_on_resamples():
     df = _mediated(400, direct=0.5, seed=3)
     X = sm.add_constant(df[["x", "m", "z"]].to_numpy())

@@ -185,7 +185,7 @@ def _logit_cov(y, X, beta) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- effects
-def _potential_outcomes(b_o, b_m, xo0, xm0, pos, draws=None):
+def _potential_outcomes(b_o, b_m, xo0, xm0, pos, draws=None, groups=None):
     """``po[tm][te]`` (R,): the mean over respondents of P(outcome) with the exposure at ``te``
     and the mediator at its potential value under exposure ``tm``. ``draws[tm]`` (R, n) are the
     uniforms that simulate the mediator the way numpy's binomial sampler turns them into 0/1;
@@ -193,10 +193,11 @@ def _potential_outcomes(b_o, b_m, xo0, xm0, pos, draws=None):
 
     Respondents with the same covariates (``xo0``, ``xm0``: the designs with exposure and
     mediator set to 0) share every probability, so those are computed once per covariate
-    pattern; only the simulated mediators are per respondent, counted per pattern."""
+    pattern; only the simulated mediators are per respondent, counted per pattern. ``groups``:
+    :func:`_covariate_patterns` of the designs, when the caller has it already."""
     e_o, m_o, e_m = pos
     n, k_o = len(xo0), xo0.shape[1]
-    patterns, _, order, starts = _distinct(np.column_stack([xo0, xm0]))
+    patterns, _, order, starts = groups if groups is not None else _covariate_patterns(xo0, xm0)
     size = np.diff(np.append(starts, n))
     base = _matmul(b_o, np.ascontiguousarray(patterns[:, :k_o].T))  # exposure and mediator at 0
     rest_m = _matmul(b_m, np.ascontiguousarray(patterns[:, k_o:].T))  # exposure at 0
@@ -213,6 +214,11 @@ def _potential_outcomes(b_o, b_m, xo0, xm0, pos, draws=None):
         for te in (0, 1):
             po[tm][te] = ((size - treated) * without[te] + treated * with_m[te]).sum(axis=1) / n
     return po
+
+
+def _covariate_patterns(xo0, xm0):
+    """:func:`_distinct` rows of the two designs side by side (exposure and mediator at 0)."""
+    return _distinct(np.column_stack([xo0, xm0]))
 
 
 def _effects(po) -> dict[str, np.ndarray]:
@@ -323,11 +329,34 @@ def mediation(
     return pd.DataFrame(rows, columns=MEDIATION_COLUMNS)
 
 
+#: the replicates are simulated in blocks of at most this many (replicate, respondent) cells, so
+#: that memory stays bounded on a large file (1,000 replicates of 300,000 respondents would be
+#: 2.4 GB a simulated mediator); the default data's 1,000 replicates are one block
+BLOCK_CELLS = 1 << 21
+
+
 def _batched_replicates(yo, xo, ym, xm, xo0, xm0, pos, start_o, start_m, method, n_rep, rng):
-    """All replicates' effects at once, drawing the random numbers in statsmodels' order."""
+    """All replicates' effects, in blocks of replicates (:data:`BLOCK_CELLS`), drawing the
+    random numbers replicate by replicate in statsmodels' order (so the blocks do not change them)."""
+    n = len(yo)
+    block = max(1, min(n_rep, BLOCK_CELLS // max(n, 1)))
+    groups = _covariate_patterns(xo0, xm0)
+    cov = None if method == "bootstrap" else (_logit_cov(yo, xo, start_o), _logit_cov(ym, xm, start_m))
+    parts = []
+    for first in range(0, n_rep, block):
+        r = min(block, n_rep - first)
+        b_o, b_m, draws = _replicate_block(yo, xo, ym, xm, start_o, start_m, cov, r, rng)
+        with np.errstate(all="ignore"):
+            parts.append(_effects(_potential_outcomes(b_o, b_m, xo0, xm0, pos, draws, groups)))
+    return {k: np.concatenate([p[k] for p in parts]) for k in EFFECTS}
+
+
+def _replicate_block(yo, xo, ym, xm, start_o, start_m, cov, n_rep, rng):
+    """``n_rep`` replicates' coefficients of both models and their uniforms: bootstrap refits
+    (``cov`` None) or draws from the estimates' normal approximation (``cov``: both covariances)."""
     n = len(yo)
     draws = [np.empty((n_rep, n)), np.empty((n_rep, n))]
-    if method == "bootstrap":
+    if cov is None:
         rows = np.empty((2, n_rep, n), dtype=np.int64)  # the resampled rows: outcome's, mediator's
         for r in range(n_rep):
             rows[0, r], rows[1, r] = rng.integers(0, n, n), rng.integers(0, n, n)
@@ -339,14 +368,13 @@ def _batched_replicates(yo, xo, ym, xm, xo0, xm0, pos, start_o, start_m, method,
             b_o, _ = logit_newton(yo, xo, w_o, start_o, dev_tol=1e-8)
             b_m, _ = logit_newton(ym, xm, w_m, start_m, dev_tol=1e-8)
     else:
-        cov_o, cov_m = _logit_cov(yo, xo, start_o), _logit_cov(ym, xm, start_m)
+        cov_o, cov_m = cov
         b_o, b_m = np.empty((n_rep, len(start_o))), np.empty((n_rep, len(start_m)))
         for r in range(n_rep):
             b_o[r] = rng.multivariate_normal(start_o, cov_o)
             b_m[r] = rng.multivariate_normal(start_m, cov_m)
             draws[0][r], draws[1][r] = rng.random(n), rng.random(n)
-    with np.errstate(all="ignore"):
-        return _effects(_potential_outcomes(b_o, b_m, xo0, xm0, pos, draws))
+    return b_o, b_m, draws
 
 
 def _statsmodels_replicates(y_o, x_o, y_m, x_m, exposure, mediator, method, n_rep, rng):
