@@ -78,13 +78,15 @@ def peak_rss_mb(code: str, *args: str) -> tuple[float, float, int]:
     return int(kb) / 1024, float(secs), int(rc)  # Linux reports KB
 
 
-def sampled_peaks(cmd: list[str], every: float = 0.25) -> tuple[list[tuple[float, str]], float, float, int]:
-    """Run ``cmd``; sample the RSS of it and of every process below it. Returns (each process's
-    peak in MB with its name, largest first; the peak of their sum in MB; seconds; exit status)."""
+def sampled_peaks(cmd: list[str], log: Path, every: float = 0.25) -> tuple[list[tuple[float, str]], float, float, int]:
+    """Run ``cmd`` (its output into ``log``); sample the RSS of it and of every process below it.
+    Returns (each process's peak in MB with its name, largest first; the peak of their sum in MB;
+    seconds; exit status)."""
     import psutil
 
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
     root = psutil.Process(proc.pid)
     peaks: dict[int, tuple[int, str]] = {}
     tree = 0
@@ -144,7 +146,8 @@ def main(argv=None) -> int:
             data.with_name(data.name + ".prepared.pkl").unlink(missing_ok=True)
             out = tmp / "out"
             cmd = [sys.executable, "-m", "calaim.cli", "build", "--no-cache", "--data", str(data), "--out", str(out)]
-            ranked, tree, secs, rc = sampled_peaks(cmd)
+            log = tmp / "build.log"
+            ranked, tree, secs, rc = sampled_peaks(cmd, log)
             status = "" if rc == 0 else f", exit status {rc}"
             top = ranked[0][0] if ranked else 0.0
             verdict = "within" if top <= BUDGET_MB else "OVER"
@@ -154,6 +157,8 @@ def main(argv=None) -> int:
                 f"({len(ranked)} processes; {secs:.0f}s{status})"
             )
             print("  largest: " + ", ".join(f"{name} {mb:,.0f} MB" for mb, name in ranked[:4]))
+            if rc != 0:  # the build's own message, its last lines
+                print("  the build failed:\n    " + "\n    ".join(log.read_text(errors="replace").splitlines()[-6:]))
     return 0
 
 
