@@ -115,7 +115,7 @@ PREPARE = "import sys; from pathlib import Path; from calaim.book import build; 
 
 
 def main(argv=None) -> int:
-    from calaim.book import build
+    from calaim.book import build, chapter
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--completes", type=int, default=1_000_000, help="completed interviews (default 1,000,000)")
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
                 f"({verdict} the {BUDGET_MB:,} MB budget; {secs:.0f}s{status})"
             )
         if not args.no_build:
-            data.with_name(data.name + ".prepared.pkl").unlink(missing_ok=True)
+            chapter.prepared_path(data).unlink(missing_ok=True)  # the build makes its own
             out = tmp / "out"
             cmd = [sys.executable, "-m", "calaim.cli", "build", "--no-cache", "--data", str(data), "--out", str(out)]
             log = tmp / "build.log"

@@ -358,13 +358,11 @@ def running_pool(jobs: int, env: Mapping[str, str] | None = None):
 def _papermill(nb_path: Path, out_path: Path, params: Mapping[str, Any] | None = None) -> None:
     """Execute ``nb_path`` into ``out_path`` with papermill, as every notebook of the book is run
     (in its own folder, quiet kernel, no save after each cell), then scrub volatile metadata from
-    ``out_path``. In a pool worker (:func:`notebook_pool`), its kernel is forked when it can be."""
+    ``out_path``. In a pool worker (:func:`notebook_pool`, whose initializer installs
+    :mod:`calaim.book.forkkernel`), its kernel is forked when it can be."""
     import nbformat
     import papermill as pm
 
-    from calaim.book import forkkernel
-
-    forkkernel.install()
     pm.execute_notebook(
         str(nb_path),
         str(out_path),

@@ -14,7 +14,7 @@ whole file at once as before, because its messages need the text.
 :func:`shrink` turns a float64 code column (Parquet, SPSS, Stata) into the compact type when every
 value fits. The build stores the compact frame and the chapters work on it as it is (a chapter of
 1,000,000 completes then holds 2 bytes a code, not 8); the analysis modules give the same numbers
-on it as on float64 codes (tested by refreshing the chapters both ways). :func:`widen` turns
+on it as on float64 codes (``tests/test_compact.py``). :func:`widen` turns
 compact columns back into float64 with NaN, for comparisons in tests; :func:`truthy` is the one
 way to turn an indicator column of any of these types into a bool mask.
 """

@@ -365,13 +365,13 @@ class _Evaluator:
         self.min_base, self.policy = min_base, policy
         self.weight = weight
         self.n = len(frame)
-        self._arr: dict[str, object] = {}  # column name -> its array (see _column)
+        self._arr: dict[str, object] = {}  # column name -> its array (see column)
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._fits: dict[str, pd.DataFrame | str] = {}
         self._models = None
 
     # ---------------------------------------------------------------- data access
-    def _column(self, name: str):
+    def column(self, name: str):
         """The column's array as the frame holds it, not copied (compact codes stay 2 bytes a
         cell, bool 1), or float64 for text; :class:`Absent` when the data lack it."""
         if name not in self._arr:
@@ -393,14 +393,14 @@ class _Evaluator:
     def values(self, name: str, mask: np.ndarray) -> np.ndarray:
         """The column's values in ``mask`` as float64 (missing = NaN). A compact column is widened
         only on the rows asked for, so a large file is never held as float64 whole."""
-        a = self._column(name)
+        a = self.column(name)
         if isinstance(a, np.ndarray):
             return a[mask].astype("float64", copy=False)
         return a[mask].to_numpy(dtype="float64", na_value=np.nan)
 
     def is_one(self, name: str) -> np.ndarray:
         """Where the column equals 1 (missing: False), over all rows."""
-        a = self._column(name)
+        a = self.column(name)
         if isinstance(a, np.ndarray):
             return a == 1
         return (a == 1).to_numpy(dtype=bool, na_value=False)

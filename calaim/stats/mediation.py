@@ -185,19 +185,19 @@ def _logit_cov(y, X, beta) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- effects
-def _potential_outcomes(b_o, b_m, xo0, xm0, pos, draws=None, groups=None):
+def _potential_outcomes(b_o, b_m, xo0, groups, pos, draws=None):
     """``po[tm][te]`` (R,): the mean over respondents of P(outcome) with the exposure at ``te``
     and the mediator at its potential value under exposure ``tm``. ``draws[tm]`` (R, n) are the
     uniforms that simulate the mediator the way numpy's binomial sampler turns them into 0/1;
     without draws the mediator is averaged over its fitted probability (the plug-in estimate).
 
-    Respondents with the same covariates (``xo0``, ``xm0``: the designs with exposure and
-    mediator set to 0) share every probability, so those are computed once per covariate
-    pattern; only the simulated mediators are per respondent, counted per pattern. ``groups``:
-    :func:`_covariate_patterns` of the designs, when the caller has it already."""
+    Respondents with the same covariates share every probability, so those are computed once per
+    covariate pattern (``groups``: :func:`_covariate_patterns` of ``xo0`` and ``xm0``, the designs
+    with exposure and mediator set to 0); only the simulated mediators are per respondent,
+    counted per pattern."""
     e_o, m_o, e_m = pos
     n, k_o = len(xo0), xo0.shape[1]
-    patterns, _, order, starts = groups if groups is not None else _covariate_patterns(xo0, xm0)
+    patterns, _, order, starts = groups
     size = np.diff(np.append(starts, n))
     base = _matmul(b_o, np.ascontiguousarray(patterns[:, :k_o].T))  # exposure and mediator at 0
     rest_m = _matmul(b_m, np.ascontiguousarray(patterns[:, k_o:].T))  # exposure at 0
@@ -303,13 +303,14 @@ def mediation(
     b_m, ok_m = logit_newton(ym, xm)
     if not (ok_o.all() and ok_m.all()):
         raise ValueError("mediation cannot be estimated: a logistic model does not converge (separation?)")
-    point = {k: float(v[0]) for k, v in _effects(_potential_outcomes(b_o, b_m, xo0, xm0, (e_o, m_o, e_m))).items()}
+    groups = _covariate_patterns(xo0, xm0)
+    point = {k: float(v[0]) for k, v in _effects(_potential_outcomes(b_o, b_m, xo0, groups, (e_o, m_o, e_m))).items()}
 
     rng = np.random.default_rng(seed)
     if engine == "statsmodels":
         reps = _statsmodels_replicates(y_o, x_o, y_m, x_m, exposure, mediator, method, n_rep, rng)
     else:
-        reps = _batched_replicates(yo, xo, ym, xm, xo0, xm0, (e_o, m_o, e_m), b_o[0], b_m[0], method, n_rep, rng)
+        reps = _batched_replicates(yo, xo, ym, xm, xo0, groups, (e_o, m_o, e_m), b_o[0], b_m[0], method, n_rep, rng)
     rows = []
     for effect in EFFECTS:
         vec = reps[effect]
@@ -335,19 +336,18 @@ def mediation(
 BLOCK_CELLS = 1 << 21
 
 
-def _batched_replicates(yo, xo, ym, xm, xo0, xm0, pos, start_o, start_m, method, n_rep, rng):
+def _batched_replicates(yo, xo, ym, xm, xo0, groups, pos, start_o, start_m, method, n_rep, rng):
     """All replicates' effects, in blocks of replicates (:data:`BLOCK_CELLS`), drawing the
     random numbers replicate by replicate in statsmodels' order (so the blocks do not change them)."""
     n = len(yo)
     block = max(1, min(n_rep, BLOCK_CELLS // max(n, 1)))
-    groups = _covariate_patterns(xo0, xm0)
     cov = None if method == "bootstrap" else (_logit_cov(yo, xo, start_o), _logit_cov(ym, xm, start_m))
     parts = []
     for first in range(0, n_rep, block):
         r = min(block, n_rep - first)
         b_o, b_m, draws = _replicate_block(yo, xo, ym, xm, start_o, start_m, cov, r, rng)
         with np.errstate(all="ignore"):
-            parts.append(_effects(_potential_outcomes(b_o, b_m, xo0, xm0, pos, draws, groups)))
+            parts.append(_effects(_potential_outcomes(b_o, b_m, xo0, groups, pos, draws)))
     return {k: np.concatenate([p[k] for p in parts]) for k in EFFECTS}
 
 

@@ -204,7 +204,7 @@ class Rank(Statistic):
 
     def compute(self, ev, r, items, mask, codes, exclude, pick) -> dict:
         item = items[0]
-        ev.values(item, mask)  # Absent when the data lack it
+        ev.column(item)  # Absent when the data lack it
         cols = ev.options_of(item)
         shares = {c: ev.share(c, codes or (1.0,), mask, exclude) for c in cols}
         own = shares[item].value
